@@ -1,0 +1,33 @@
+"""The ``genlab`` command: ``genlab <command> [options]``; ``genlab <command> --help`` for each."""
+from __future__ import annotations
+
+import sys
+
+COMMANDS = {
+    "release": ("genlab.release", "main", "rebuild solutions/ and chapters/ from authoring/"),
+    "grade": ("genlab.grading.cli", "grade_main", "autograde one notebook (table or --json)"),
+    "bench": ("genlab.bench", "main", "time every solution notebook in QUICK and full mode"),
+    "drill": ("genlab.questions.drill", "main", "interview flashcards with spaced repetition"),
+    "questions": ("genlab.questions.cli", "main", "check or export the bilingual interview bank"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print("usage: genlab <command> [options]\n\ncommands:")
+        for name, (_, _, help_) in COMMANDS.items():
+            print(f"  {name:<10} {help_}")
+        return 0 if argv else 2
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"genlab: unknown command {name!r} (try: {', '.join(COMMANDS)})", file=sys.stderr)
+        return 2
+    module, func, _ = COMMANDS[name]
+    import importlib
+
+    return int(getattr(importlib.import_module(module), func)(rest) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

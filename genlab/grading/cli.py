@@ -1,0 +1,89 @@
+"""``genlab grade PATH.ipynb``: autograde one notebook and print a table or ``--json``.
+
+Exit status: 0 when a grade was produced (whatever the score), 2 for input that cannot be
+graded (a one-line reason on stderr), 1 when the grader itself failed.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+PROG = "genlab grade"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of seconds: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    from .grade import DEFAULT_TIMEOUT
+
+    ap = argparse.ArgumentParser(prog=PROG, description="Autograde one notebook with nbgrader, in a "
+                                 "temporary copy of the course (nothing is written into the course).")
+    ap.add_argument("path", help="the notebook: .../<chapter>/<notebook>.ipynb")
+    ap.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    ap.add_argument("--feedback", metavar="DIR", help="write HTML feedback (without hidden tests) to "
+                    "DIR/<notebook>.html")
+    ap.add_argument("--course", metavar="ROOT", help="the course root (default: this checkout)")
+    ap.add_argument("--timeout", metavar="SECONDS", type=_positive_int, default=DEFAULT_TIMEOUT,
+                    help=f"per-cell timeout (default {DEFAULT_TIMEOUT}); a cell over it scores 0")
+    ap.add_argument("--kernel", metavar="NAME", help="Jupyter kernel (default: genlab, else python3)")
+    ap.add_argument("--full", action="store_true", help="run in full mode (GENLAB_QUICK=0) instead of QUICK")
+    return ap
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def format_table(result) -> str:
+    rows = [(t.grade_id, _fmt(t.score), _fmt(t.max_score), t.error or "") for t in result.tests]
+    rows.append(("total", _fmt(result.score), _fmt(result.max_score), ""))
+    header = ("test", "points", "max", "error")
+    w = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
+    lines = [f"{result.assignment}/{result.notebook}"]
+    for i, r in enumerate([header, *rows]):
+        if i == len(rows):  # separator before the total
+            lines.append("-" * (w[0] + w[1] + w[2] + 6))
+        lines.append(f"{r[0]:<{w[0]}}  {r[1]:>{w[1]}}  {r[2]:>{w[2]}}  {r[3]}".rstrip())
+    return "\n".join(lines)
+
+
+def grade_main(argv: list[str]) -> int:
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as e:  # --help, or a usage error (argparse printed it)
+        return int(e.code or 0)
+    from .runner import skip_slow_optional_imports
+
+    skip_slow_optional_imports()  # this process is the `genlab` command: ours to tune
+    from .errors import GradingError
+    from .grade import grade_notebook
+
+    try:
+        result = grade_notebook(args.path, course_root=args.course, quick=not args.full,
+                                timeout=args.timeout, kernel=args.kernel, feedback_dir=args.feedback)
+    except GradingError as e:
+        lines = str(e).strip().splitlines() or [type(e).__name__]
+        print(f"{PROG}: {lines[0]}", file=sys.stderr)
+        if len(lines) > 1:  # details of an internal failure
+            print("\n".join(lines[1:]), file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    if args.json:
+        print(result.to_json())
+    else:
+        print(format_table(result))
+        if args.feedback:
+            from pathlib import Path
+
+            print(f"feedback: {Path(args.feedback) / (result.notebook + '.html')}")
+    return 0

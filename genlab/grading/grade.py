@@ -1,0 +1,251 @@
+"""Grade one submitted notebook with nbgrader, in a throwaway copy of the course.
+
+:func:`grade_notebook` is the library entry point (``genlab grade`` and, later, class batch
+grading call it). Steps:
+
+1. check the submission (:mod:`genlab.grading.submission`): the file, its JSON, nbformat 4,
+   unique cell ids and grade_ids; find the assignment (parent folder) and notebook (file stem)
+   and the course's source notebook for them;
+2. build a temporary course: ``nbgrader_config.py`` (the course's config, then this run's
+   overrides), ``source/<assignment>/`` (the source notebook plus the chapter's non-notebook
+   files), ``submitted/<student>/<assignment>/<notebook>.ipynb``, its own ``gradebook.db``, and a
+   private kernelspec (:mod:`genlab.grading.kernel`) under ``jupyter/``;
+3. run :mod:`genlab.grading.runner` in a child process: generate_assignment, add the student,
+   autograde, read the gradebook, optionally generate_feedback;
+4. turn its ``result.json`` into a :class:`GradeResult` (or raise), copy the feedback out and
+   delete the temporary course.
+
+Nothing is written into the course (its ``solutions/``, ``chapters/`` or anywhere else).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from fnmatch import fnmatch
+from pathlib import Path
+
+from .errors import BadSubmission, GraderFailure, GradingError, KernelDied, KernelUnresponsive
+from .kernel import KernelLauncher
+from .runner import STUDENT
+from .submission import Course, Submission, check_notebook, find_source, identify, load_course
+
+DEFAULT_TIMEOUT = 300  # seconds per cell
+
+#: nbgrader's autograde pipeline (0.9.6) with Execute and SaveAutoGrades swapped for ours
+#: (timeouts marked as errors; stderr output not counted as a failure).
+AUTOGRADE_PREPROCESSORS = [
+    "genlab.grading.preprocessors.GradingExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "genlab.grading.preprocessors.SaveAutoGradesIgnoringStderr",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+#: nbgrader's feedback pipeline (0.9.6) with the hidden tests taken out again.
+FEEDBACK_PREPROCESSORS = [
+    "nbgrader.preprocessors.GetGrades",
+    "genlab.grading.preprocessors.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+
+
+@dataclass
+class CellGrade:
+    """One autograded test cell: its points and the first line of its error (None: passed)."""
+
+    grade_id: str
+    score: float
+    max_score: float
+    error: str | None = None
+
+
+@dataclass
+class GradeResult:
+    """The grade of one notebook; :meth:`to_dict` is what ``genlab grade --json`` prints."""
+
+    assignment: str
+    notebook: str
+    score: float
+    max_score: float
+    tests: list[CellGrade] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+
+def kernel_env(quick: bool = True) -> dict[str, str]:
+    """Variables set in the grading kernel: QUICK mode on (``GENLAB_QUICK=1``) or explicitly off."""
+    return {"GENLAB_QUICK": "1" if quick else "0"}
+
+
+def _config_text(workdir: Path, course: Course, timeout: int, kernel_name: str) -> str:
+    return f'''"""nbgrader config of one `genlab grade` run (a throwaway course; see genlab/grading/grade.py)."""
+c = get_config()  # noqa: F821
+
+# The course's own settings first (solution/hidden-test delimiters, code stubs, ignore, ...).
+load_subconfig({str(course.config_file)!r})  # noqa: F821
+
+# Then this run's: every path inside this temporary directory.
+c.CourseDirectory.root = {str(workdir)!r}
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "release"
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.feedback_directory = "feedback"
+c.CourseDirectory.db_url = {"sqlite:///" + str(workdir / "gradebook.db")!r}
+c.CourseDirectory.course_id = ""
+c.CourseDirectory.groupshared = False
+c.CourseDirectory.student_id = "*"
+c.ClearOutput.enabled = True
+
+# Execution: the private kernelspec (genlab/grading/kernel.py), per-cell timeout, no retries.
+c.Execute.kernel_name = {kernel_name!r}
+c.Execute.timeout = {int(timeout)!r}
+c.Execute.interrupt_on_timeout = True
+c.Execute.execute_retries = 0
+
+# The student must be in the gradebook before autograde (the runner adds it).
+c.Autograde.create_student = False
+c.Autograde.autograde_preprocessors = {AUTOGRADE_PREPROCESSORS!r}
+c.GenerateFeedback.preprocessors = {FEEDBACK_PREPROCESSORS!r}
+c.HTMLExporter.template_name = "feedback"
+'''
+
+
+def _ignored(name: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch(name, p) for p in patterns)
+
+
+def prepare_workdir(workdir: Path, course: Course, sub: Submission, source: Path, *, timeout: int,
+                    launcher: KernelLauncher, feedback: bool) -> None:
+    """Lay out the temporary course in ``workdir`` (see the module docstring)."""
+    src_dir = workdir / "source" / sub.assignment
+    src_dir.mkdir(parents=True)
+    shutil.copy2(source, src_dir / source.name)
+    # The chapter's other files (data, helper modules), which autograde copies next to the
+    # submission; other notebooks are left out (they are not being graded).
+    for item in source.parent.iterdir():
+        if item.suffix == ".ipynb" or _ignored(item.name, course.ignore):
+            continue
+        if item.is_dir():
+            shutil.copytree(item, src_dir / item.name, ignore=shutil.ignore_patterns(*course.ignore))
+        elif item.is_file():
+            shutil.copy2(item, src_dir / item.name)
+    dest = workdir / "submitted" / STUDENT / sub.assignment / f"{sub.notebook}.ipynb"
+    dest.parent.mkdir(parents=True)
+    shutil.copyfile(sub.path, dest)
+    kernel_name = launcher.install(workdir / "jupyter")
+    (workdir / "runtime").mkdir()
+    (workdir / "nbgrader_config.py").write_text(_config_text(workdir, course, timeout, kernel_name),
+                                                encoding="utf-8")
+    (workdir / "job.json").write_text(json.dumps({"assignment": sub.assignment, "notebook": sub.notebook,
+                                                  "feedback": feedback}), encoding="utf-8")
+
+
+def _runner_env(workdir: Path) -> dict:
+    from genlab.paths import tool_env
+
+    env = tool_env()
+    jp = env.get("JUPYTER_PATH")
+    env["JUPYTER_PATH"] = str(workdir / "jupyter") + (os.pathsep + jp if jp else "")
+    env["JUPYTER_RUNTIME_DIR"] = str(workdir / "runtime")
+    env["PYTHONWARNINGS"] = "ignore"  # keep nbgrader's deprecation noise out of our log
+    return env
+
+
+def run_runner(workdir: Path, limit: float | None) -> dict:
+    """Run :mod:`genlab.grading.runner` on ``workdir`` in its own process group (so the kernel
+    it starts dies with it) and return its ``result.json``."""
+    cmd = [sys.executable, "-m", "genlab.grading.runner", str(workdir)]
+    proc = subprocess.Popen(cmd, cwd=workdir, env=_runner_env(workdir), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        output, _ = proc.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise KernelUnresponsive(f"grading did not finish within {limit:.0f} s; no grade") from None
+    except BaseException:
+        _kill_group(proc)
+        raise
+    finally:
+        _kill_group(proc, only_leftovers=True)
+    result_file = workdir / "result.json"
+    if not result_file.is_file():
+        raise GraderFailure(f"the grading process exited with {proc.returncode} and no result:\n{output[-2000:]}")
+    return json.loads(result_file.read_text(encoding="utf-8"))
+
+
+def _kill_group(proc: subprocess.Popen, only_leftovers: bool = False) -> None:
+    """Kill the runner's process group (the runner and any kernel it left behind)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    if not only_leftovers:
+        proc.wait()
+
+
+def grade_notebook(path: os.PathLike | str, course_root: os.PathLike | str | None = None, quick: bool = True,
+                   timeout: int = DEFAULT_TIMEOUT, kernel: str | None = None,
+                   feedback_dir: os.PathLike | str | None = None, *,
+                   launcher: KernelLauncher | None = None) -> GradeResult:
+    """Autograde the notebook at ``path`` against ``course_root`` (default: this course).
+
+    ``quick`` runs it with ``GENLAB_QUICK=1`` (else ``0``); ``timeout`` is the per-cell limit in
+    seconds (a cell that runs over scores 0, the rest is graded); ``kernel`` names the
+    kernelspec (default ``genlab``, else ``python3``); ``feedback_dir`` receives
+    ``<notebook>.html`` without hidden tests. ``launcher`` overrides how the kernel starts (a
+    sandbox wrapper); ``kernel`` and ``quick`` are then ignored.
+
+    Raises :class:`BadSubmission` (exit status 2, including :class:`KernelDied`) for input that
+    cannot be graded and :class:`GradingError` for anything else.
+    """
+    if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout <= 0:
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    sub = identify(path)
+    nb = check_notebook(sub.path)
+    course = load_course(course_root)
+    source = find_source(course, sub)
+    launcher = launcher or KernelLauncher.from_kernelspec(kernel, env=kernel_env(quick))
+    n_code = sum(1 for c in nb["cells"] if isinstance(c, dict) and c.get("cell_type") == "code")
+    # A backstop only: each cell has its own timeout; this catches a kernel that cannot be
+    # interrupted or a hung nbgrader.
+    limit = timeout * (n_code + 2) + 300
+
+    with tempfile.TemporaryDirectory(prefix="genlab-grade-") as tmp:
+        workdir = Path(tmp).resolve()
+        prepare_workdir(workdir, course, sub, source, timeout=timeout, launcher=launcher,
+                        feedback=feedback_dir is not None)
+        result = run_runner(workdir, limit)
+        status = result.get("status")
+        if status == "kernel_died":
+            raise KernelDied(result["message"])
+        if status == "kernel_unresponsive":
+            raise KernelUnresponsive(result["message"])
+        if status != "ok":
+            raise GraderFailure(f"{result.get('message', 'grading failed')}\n{_tail(result.get('log', ''))}")
+        tests = [CellGrade(**t) for t in result["tests"]]
+        if feedback_dir is not None:
+            out = Path(feedback_dir)
+            out.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(result["feedback"], out / f"{sub.notebook}.html")
+    return GradeResult(assignment=sub.assignment, notebook=sub.notebook,
+                       score=float(sum(t.score for t in tests)),
+                       max_score=float(sum(t.max_score for t in tests)), tests=tests)
+
+
+def _tail(log: str, n: int = 30) -> str:
+    return "\n".join(log.strip().splitlines()[-n:])
+
+
+__all__ = ["CellGrade", "GradeResult", "grade_notebook", "kernel_env", "GradingError", "BadSubmission"]

@@ -1,0 +1,151 @@
+"""The nbgrader half of grading, run in a child process: ``python -m genlab.grading.runner WORKDIR``.
+
+``WORKDIR`` is the temporary course that :mod:`genlab.grading.grade` prepared (its
+``nbgrader_config.py``, ``source/``, ``submitted/`` and ``job.json``). In this process we run,
+with nbgrader's own classes (what ``nbgrader generate_assignment``, ``nbgrader db student add``,
+``nbgrader autograde`` and ``nbgrader generate_feedback`` do, without paying nbgrader's start-up
+four times), read the scores back from the gradebook with nbgrader's ``Gradebook`` API and the
+error lines from the autograded notebook, and write ``result.json``.
+
+A separate process keeps nbgrader's global state (traitlets config, logging, asyncio loops,
+SQLite sessions) out of the caller, lets the caller kill everything (this process and the kernel
+it started) as one process group, and is the natural unit for the later sandbox/limits step.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+from pathlib import Path
+
+STUDENT = "submission"
+
+
+def skip_slow_optional_imports() -> None:
+    """Start-up speed: jsonschema (imported by nbformat) imports the optional ``rfc3987_syntax``
+    to check the "iri" string format, which builds a grammar at import time (about 2 s here).
+    Neither nbformat nor nbgrader checks that format, so a process that only grades can mark
+    the module as unavailable. Only for processes we own (the runner, the ``genlab`` CLI)."""
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
+def _capture(app) -> dict:
+    from nbgrader.utils import capture_log
+
+    return capture_log(app)
+
+
+def _first_error(cell) -> str | None:
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            ename = out.get("ename") or "Error"
+            evalue = (out.get("evalue") or "").strip().splitlines()
+            return f"{ename}: {evalue[0]}" if evalue else ename
+    return None
+
+
+def autograded_tests(nb) -> list[str]:
+    """grade_ids of the autograded test cells (code cells that are graded and not solutions)."""
+    ids = []
+    for cell in nb.cells:
+        md = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type == "code" and md.get("grade") and not md.get("solution"):
+            ids.append(md["grade_id"])
+    return ids
+
+
+def run(workdir: Path) -> dict:
+    skip_slow_optional_imports()
+    import nbformat
+    from nbgrader.api import Gradebook
+    from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    job = json.loads((workdir / "job.json").read_text())
+    assignment, notebook = job["assignment"], job["notebook"]
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(workdir)).load_config()
+    logging.getLogger("traitlets").setLevel(logging.INFO)
+    logs: list[str] = []
+
+    def step(cls, student: str | None = None, **attrs) -> dict:
+        coursedir = CourseDirectory(config=config)
+        coursedir.assignment_id = assignment
+        if student:
+            coursedir.student_id = student
+        app = cls(coursedir=coursedir, config=config)
+        for k, v in attrs.items():
+            setattr(app, k, v)
+        res = _capture(app)
+        logs.append(f"--- {cls.__name__}\n{res.get('log', '')}{res.get('error', '')}")
+        return res
+
+    def failed(status: str, message: str) -> dict:
+        return {"status": status, "message": message, "log": "\n".join(logs)}
+
+    # nbgrader generate_assignment: records the assignment and its cells in the gradebook.
+    res = step(GenerateAssignment, force=True, create_assignment=True)
+    if not res["success"]:
+        return failed("error", "nbgrader generate_assignment failed on the course's source notebook")
+
+    # nbgrader db student add
+    db_url = config.CourseDirectory.db_url
+    with Gradebook(db_url) as gb:
+        gb.update_or_create_student(STUDENT)
+
+    # nbgrader autograde (create_student is off in the config: the student must exist)
+    res = step(Autograde, student=STUDENT, force=True)
+    log = logs[-1]
+    autograded = workdir / "autograded" / STUDENT / assignment / f"{notebook}.ipynb"
+    if "DeadKernelError" in log or "Kernel died" in log:
+        return failed("kernel_died", "kernel died while running the notebook (does it call os._exit() "
+                                     "or crash the interpreter?); no grade")
+    if "UnresponsiveKernelError" in log or "kernel became unresponsive" in log:
+        return failed("kernel_unresponsive", "a cell timed out and the kernel could not be interrupted; "
+                                             "no grade")
+    if not res["success"] or not autograded.is_file():
+        return failed("error", "nbgrader autograde failed")
+
+    # Scores from the gradebook, first error lines from the autograded notebook.
+    source = nbformat.read(workdir / "source" / assignment / f"{notebook}.ipynb", as_version=4)
+    graded = nbformat.read(autograded, as_version=4)
+    by_id = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id"): c for c in graded.cells}
+    tests = []
+    with Gradebook(db_url) as gb:
+        sub = gb.find_submission_notebook(notebook, assignment, STUDENT)
+        grades = {g.name: g for g in sub.grades}
+        for grade_id in autograded_tests(source):
+            g = grades.get(grade_id)
+            cell = by_id.get(grade_id)
+            if g is None or cell is None:
+                return failed("error", f"test cell {grade_id!r} is missing from the gradebook or the "
+                                       "autograded notebook")
+            if g.auto_score is None:
+                return failed("error", f"nbgrader left test cell {grade_id!r} ungraded")
+            tests.append({"grade_id": grade_id, "score": float(g.score), "max_score": float(g.max_score),
+                          "error": _first_error(cell)})
+
+    feedback = None
+    if job.get("feedback"):
+        res = step(GenerateFeedback, student=STUDENT, force=True)
+        html = workdir / "feedback" / STUDENT / assignment / f"{notebook}.html"
+        if not res["success"] or not html.is_file():
+            return failed("error", "nbgrader generate_feedback failed")
+        feedback = str(html)
+    return {"status": "ok", "tests": tests, "feedback": feedback, "log": "\n".join(logs)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    workdir = Path(argv[0]).resolve()
+    try:
+        result = run(workdir)
+    except Exception:  # reported to the parent through result.json
+        result = {"status": "error", "message": "the grading process crashed", "log": traceback.format_exc()}
+    (workdir / "result.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

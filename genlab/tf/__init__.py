@@ -1,0 +1,79 @@
+"""TensorFlow/Keras 3 plumbing with the same names and signatures as ``genlab.torch``."""
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from genlab.config import seed_everything
+from genlab.tf.models import MLP, get_weights, set_weights
+
+__all__ = ["device", "make_loader", "to_numpy", "to_tensor", "seed_everything", "MLP", "get_weights",
+           "set_weights", "batches", "grad_of", "to_labels"]
+
+
+def device() -> str:
+    """'/GPU:0' when TensorFlow sees a GPU, else '/CPU:0' (use with ``tf.device(...)``)."""
+    return "/GPU:0" if tf.config.list_physical_devices("GPU") else "/CPU:0"
+
+
+def to_tensor(array, dtype=tf.float32, device_=None) -> tf.Tensor:
+    """NumPy (or nested lists) -> a tf tensor of ``dtype`` (placed by TF unless ``device_``)."""
+    if device_ is None:
+        return tf.convert_to_tensor(np.asarray(array), dtype=dtype)
+    with tf.device(device_):
+        return tf.convert_to_tensor(np.asarray(array), dtype=dtype)
+
+
+def to_numpy(tensor) -> np.ndarray:
+    """A tf tensor or variable (or array-like) -> a NumPy array."""
+    if isinstance(tensor, (tf.Tensor, tf.Variable)):
+        return tensor.numpy()
+    return np.asarray(tensor)
+
+
+def make_loader(*arrays, batch_size: int = 128, shuffle: bool = True, seed: int = 0,
+                drop_last: bool = False) -> tf.data.Dataset:
+    """A tf.data pipeline over NumPy arrays of equal length (floats -> float32, ints -> int64).
+
+    Shuffling is seeded and reshuffles each epoch in the same order on every run.
+    """
+    if not arrays:
+        raise ValueError("make_loader needs at least one array")
+    n = len(arrays[0])
+    if any(len(a) != n for a in arrays):
+        raise ValueError(f"arrays differ in length: {[len(a) for a in arrays]}")
+    cast = tuple(np.asarray(a, dtype=np.int64 if np.issubdtype(np.asarray(a).dtype, np.integer) else np.float32)
+                 for a in arrays)
+    ds = tf.data.Dataset.from_tensor_slices(cast if len(cast) > 1 else cast[0])
+    if shuffle:
+        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size, drop_remainder=drop_last).prefetch(tf.data.AUTOTUNE)
+
+
+def batches(array, batch_size: int = 1024):
+    """Yield consecutive slices of ``array`` (for evaluation without a loader)."""
+    for start in range(0, len(array), batch_size):
+        yield array[start:start + batch_size]
+
+
+def grad_of(fn, *inputs):
+    """Gradients of ``sum(fn(*inputs))`` with respect to each input (float32 tensors made from NumPy).
+
+    Returns ``(output, grads)`` with ``grads[i]`` a NumPy array, or None where no gradient
+    flows (the graph was cut by ``tf.stop_gradient``, ``.numpy()``, a NumPy round trip...).
+    """
+    ts = [tf.constant(np.asarray(a, dtype=np.float32)) for a in inputs]
+    with tf.GradientTape() as tape:
+        for t in ts:
+            tape.watch(t)
+        out = fn(*ts)
+        if not isinstance(out, (tf.Tensor, tf.Variable)):
+            return out, [None] * len(ts)
+        total = tf.reduce_sum(out)  # inside the tape, so the sum is recorded too
+    grads = tape.gradient(total, ts)
+    return out, [None if g is None else g.numpy() for g in grads]
+
+
+def to_labels(array, device_=None) -> tf.Tensor:
+    """Integer class labels -> an int64 tensor (what ``tf.one_hot`` and embeddings expect)."""
+    return to_tensor(array, dtype=tf.int64, device_=device_)
