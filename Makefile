@@ -34,7 +34,7 @@ lab: setup
 	$(BIN)/jupyter lab --notebook-dir=chapters
 
 test: setup
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -p no:cacheprovider
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile -p no:cacheprovider
 
 test-fast: setup
 	$(BIN)/python -m pytest -n $(JOBS) -m "not slow" -p no:cacheprovider

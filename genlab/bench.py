@@ -1,0 +1,131 @@
+"""`make bench`: run every solution notebook in QUICK and in full mode, time it, collect its figures.
+
+Writes ``reports/bench.json`` and ``reports/bench.md``: per notebook and mode, the wall time and
+every figure the notebook recorded with ``genlab.report``. A benchmark, not a test: nothing here
+has a threshold. ``genlab bench 02_vae`` runs one chapter; ``--modes quick`` one mode.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+from genlab.paths import course_root
+
+MODES = ("quick", "full")
+
+
+def run_notebook(path: Path, quick: bool, timeout: int = 3600, kernel: str | None = None) -> dict:
+    """Execute one notebook (in a scratch copy of its folder's context); returns time, figures, error."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = nbformat.read(path, as_version=4)
+    with tempfile.TemporaryDirectory(prefix="genlab-bench-") as tmp:
+        report_file = Path(tmp) / "report.jsonl"
+        saved = {k: os.environ.get(k) for k in ("GENLAB_QUICK", "GENLAB_REPORT")}
+        os.environ["GENLAB_QUICK"] = "1" if quick else "0"
+        os.environ["GENLAB_REPORT"] = str(report_file)
+        error = None
+        start = time.perf_counter()
+        try:
+            client = NotebookClient(nb, timeout=timeout, kernel_name=kernel or nb.metadata.get("kernelspec", {}).get("name", "python3"),
+                                    resources={"metadata": {"path": str(path.parent)}})
+            client.execute()
+        except CellExecutionError as err:
+            error = str(err).strip().splitlines()[-1][:300]
+        except Exception as err:  # a dead kernel, a timeout: record it, keep benchmarking the rest
+            error = f"{type(err).__name__}: {str(err).strip()[:300]}"
+        finally:
+            seconds = time.perf_counter() - start
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        figures = {}
+        if report_file.exists():
+            for line in report_file.read_text().splitlines():
+                row = json.loads(line)
+                figures[row["key"]] = {"value": row["value"], "unit": row["unit"]}
+    return {"seconds": round(seconds, 1), "figures": figures, "error": error}
+
+
+def environment() -> dict:
+    info = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+    try:
+        import subprocess
+
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
+                             text=True, timeout=10)
+        info["gpu"] = out.stdout.strip() or None
+    except Exception:
+        info["gpu"] = None
+    return info
+
+
+def to_markdown(results: dict) -> str:
+    env = results["environment"]
+    lines = ["# Benchmark: solution notebooks in QUICK and full mode", "",
+             f"Python {env['python']} on {env['machine']}, {env['cpus']} CPUs, GPU: {env['gpu'] or 'none'}; {env['date']}.", "",
+             "| notebook | mode | wall time (s) | status |", "|---|---|---:|---|"]
+    for name, modes in results["notebooks"].items():
+        for mode, r in modes.items():
+            lines.append(f"| {name} | {mode} | {r['seconds']:.1f} | {'ok' if not r['error'] else 'error: ' + r['error']} |")
+    lines += ["", "## Figures reported by the notebooks", "", "| notebook | figure | " + " | ".join(MODES) + " | unit |",
+              "|---|---|" + "---:|" * len(MODES) + "---|"]
+    for name, modes in results["notebooks"].items():
+        keys = sorted({k for r in modes.values() for k in r["figures"]})
+        for k in keys:
+            vals = [modes.get(m, {}).get("figures", {}).get(k) for m in MODES]
+            unit = next((v["unit"] for v in vals if v and v["unit"]), "")
+            cells = [f"{v['value']:.4g}" if v else "" for v in vals]
+            lines.append(f"| {name} | {k} | " + " | ".join(cells) + f" | {unit} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="genlab bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("chapters", nargs="*", help="chapter folders such as 02_vae (default: all)")
+    ap.add_argument("--modes", default="quick,full", help="comma-separated: quick, full")
+    ap.add_argument("--out", default=None, help="output folder (default: reports/)")
+    ap.add_argument("--timeout", type=int, default=3600, help="per-cell timeout in seconds")
+    args = ap.parse_args(argv)
+    from tqdm.auto import tqdm
+
+    root = course_root()
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if not modes or any(m not in MODES for m in modes):
+        print(f"genlab bench: --modes must list {', '.join(MODES)}", flush=True)
+        return 2
+    chapters = args.chapters or sorted(p.name for p in (root / "solutions").iterdir() if p.is_dir())
+    missing = [c for c in chapters if not (root / "solutions" / c).is_dir()]
+    if missing:
+        print(f"genlab bench: unknown chapter(s): {', '.join(missing)}")
+        return 2
+    notebooks = [p for c in chapters for p in sorted((root / "solutions" / c).glob("*.ipynb"))]
+    out_dir = Path(args.out) if args.out else root / "reports"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = out_dir / "bench.json"
+    results = {"environment": environment(), "notebooks": {}}
+    if json_path.exists():  # keep other chapters' rows when benchmarking one chapter
+        try:
+            results["notebooks"] = json.loads(json_path.read_text()).get("notebooks", {})
+        except json.JSONDecodeError:
+            pass
+    jobs = [(nb, m) for nb in notebooks for m in modes]
+    for nb, mode in tqdm(jobs, desc="bench", unit="run"):
+        name = f"{nb.parent.name}/{nb.name}"
+        r = run_notebook(nb, quick=(mode == "quick"), timeout=args.timeout)
+        results["notebooks"].setdefault(name, {})[mode] = r
+        tqdm.write(f"{name} [{mode}] {r['seconds']:.1f} s{'' if not r['error'] else '  ERROR ' + r['error']}")
+        json_path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")  # nothing lost if interrupted
+    (out_dir / "bench.md").write_text(to_markdown(results))
+    print(f"wrote {json_path} and {out_dir / 'bench.md'}")
+    return 0 if all(not r["error"] for modes_ in results["notebooks"].values() for r in modes_.values()) else 1

@@ -1,0 +1,59 @@
+"""Read a chapter's nbgrader cells and run its test cells in-process (no kernel, no grader).
+
+Used to check, quickly and for many plausible wrong answers, that each hidden test catches what its
+docstring promises. The whole-notebook grading round trips live in the test_grading_* files.
+"""
+from __future__ import annotations
+
+import json
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PRELUDE = {"pytorch": "import math\nimport numpy as np\nimport torch\n",
+           "tensorflow": "import math\nimport numpy as np\nimport tensorflow as tf\n"}
+
+
+@dataclass
+class Exercise:
+    grade_id: str
+    solution: str  # source of the solution cell
+    test_id: str
+    test: str      # source of the autograded test cell
+    points: float
+
+
+def load(path: Path) -> tuple[str, list[Exercise], list[dict]]:
+    """(framework, exercises in notebook order, all nbgrader cells) of a solution notebook."""
+    nb = json.loads(Path(path).read_text())
+    fw = nb["metadata"]["genlab"]["framework"]
+    graded = [c for c in nb["cells"] if "nbgrader" in c.get("metadata", {})]
+    solutions = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"]) for c in graded
+                 if c["metadata"]["nbgrader"].get("solution")}
+    exercises = []
+    for c in graded:
+        meta = c["metadata"]["nbgrader"]
+        if meta.get("grade") and not meta.get("solution"):
+            sid = meta["grade_id"].removesuffix("_test")
+            exercises.append(Exercise(sid, solutions[sid], meta["grade_id"], "".join(c["source"]), meta["points"]))
+    return fw, exercises, graded
+
+
+def run(framework: str, exercises: list[Exercise], replace: dict[str, str] | None = None) -> dict[str, str | None]:
+    """Define every solution (``replace`` swaps in other sources by grade_id), then run every test cell.
+
+    Returns {test grade_id: None if it passed, else the error's last line}.
+    """
+    ns: dict = {"__name__": "__main__"}
+    exec(PRELUDE[framework], ns)
+    for ex in exercises:
+        exec((replace or {}).get(ex.grade_id, ex.solution), ns)
+    results = {}
+    for ex in exercises:
+        try:
+            exec(ex.test, ns)
+            results[ex.test_id] = None
+        except BaseException as err:  # noqa: BLE001 - a test cell may raise anything
+            results[ex.test_id] = (traceback.format_exception_only(type(err), err)[-1].strip())[:300]
+    return results
