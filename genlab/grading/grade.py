@@ -30,8 +30,8 @@ from dataclasses import asdict, dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
 
-from .errors import BadSubmission, GraderFailure, GradingError, KernelDied, KernelUnresponsive
-from .kernel import KernelLauncher
+from .errors import GraderFailure, KernelDied, KernelUnresponsive
+from .kernel import KERNEL_PIDFILE_ENV, KernelLauncher
 from .runner import STUDENT
 from .submission import Course, Submission, check_notebook, find_source, identify, load_course
 
@@ -112,6 +112,9 @@ c.ClearOutput.enabled = True
 c.Execute.kernel_name = {kernel_name!r}
 c.Execute.timeout = {int(timeout)!r}
 c.Execute.interrupt_on_timeout = True
+# If the interrupted cell still does not go idle (the student's code swallows the
+# KeyboardInterrupt and carries on), score that cell 0 and go on instead of failing the run.
+c.Execute.raise_on_iopub_timeout = False
 c.Execute.execute_retries = 0
 
 # The student must be in the gradebook before autograde (the runner adds it).
@@ -160,39 +163,47 @@ def _runner_env(workdir: Path) -> dict:
     env["JUPYTER_PATH"] = str(workdir / "jupyter") + (os.pathsep + jp if jp else "")
     env["JUPYTER_RUNTIME_DIR"] = str(workdir / "runtime")
     env["PYTHONWARNINGS"] = "ignore"  # keep nbgrader's deprecation noise out of our log
+    env[KERNEL_PIDFILE_ENV] = str(workdir / "kernel.pids")
     return env
 
 
 def run_runner(workdir: Path, limit: float | None) -> dict:
-    """Run :mod:`genlab.grading.runner` on ``workdir`` in its own process group (so the kernel
-    it starts dies with it) and return its ``result.json``."""
+    """Run :mod:`genlab.grading.runner` on ``workdir`` in its own process group and return its
+    ``result.json``. If it overruns ``limit`` seconds (or we are interrupted) the runner's group
+    and the kernel's (a kernel runs in a session of its own) are killed."""
     cmd = [sys.executable, "-m", "genlab.grading.runner", str(workdir)]
-    proc = subprocess.Popen(cmd, cwd=workdir, env=_runner_env(workdir), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    try:
-        output, _ = proc.communicate(timeout=limit)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        raise KernelUnresponsive(f"grading did not finish within {limit:.0f} s; no grade") from None
-    except BaseException:
-        _kill_group(proc)
-        raise
-    finally:
-        _kill_group(proc, only_leftovers=True)
+    log_file = workdir / "runner.log"  # the runner's and the kernel's own stdout/stderr
+    with open(log_file, "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=workdir, env=_runner_env(workdir), stdin=subprocess.DEVNULL,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            proc.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            _kill_all(proc, workdir)
+            raise KernelUnresponsive(f"grading did not finish within {limit:.0f} s; no grade") from None
+        except BaseException:
+            _kill_all(proc, workdir)
+            raise
     result_file = workdir / "result.json"
     if not result_file.is_file():
+        _kill_all(proc, workdir)
+        output = log_file.read_text(encoding="utf-8", errors="replace")
         raise GraderFailure(f"the grading process exited with {proc.returncode} and no result:\n{output[-2000:]}")
     return json.loads(result_file.read_text(encoding="utf-8"))
 
 
-def _kill_group(proc: subprocess.Popen, only_leftovers: bool = False) -> None:
-    """Kill the runner's process group (the runner and any kernel it left behind)."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    if not only_leftovers:
-        proc.wait()
+def _kill_all(proc: subprocess.Popen, workdir: Path) -> None:
+    """SIGKILL the runner's process group and the process groups of the kernels it started."""
+    groups = [proc.pid]
+    pidfile = workdir / "kernel.pids"
+    if pidfile.is_file():
+        groups += [int(x) for x in pidfile.read_text().split() if x.isdigit()]
+    for pgid in groups:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    proc.wait()
 
 
 def grade_notebook(path: os.PathLike | str, course_root: os.PathLike | str | None = None, quick: bool = True,
@@ -248,4 +259,4 @@ def _tail(log: str, n: int = 30) -> str:
     return "\n".join(log.strip().splitlines()[-n:])
 
 
-__all__ = ["CellGrade", "GradeResult", "grade_notebook", "kernel_env", "GradingError", "BadSubmission"]
+__all__ = ["CellGrade", "DEFAULT_TIMEOUT", "GradeResult", "grade_notebook", "kernel_env", "prepare_workdir"]

@@ -23,6 +23,10 @@ from .errors import BadSubmission
 
 #: Name of the private kernelspec written for each grading run.
 GRADING_KERNEL_NAME = "genlab-grade"
+#: Environment variable naming a file to which the grading ``Execute`` appends the process id of
+#: each kernel it starts: a kernel runs in a session of its own (jupyter_client), outside the
+#: runner's process group, and the caller kills it too when it has to kill the runner.
+KERNEL_PIDFILE_ENV = "GENLAB_GRADE_KERNEL_PIDFILE"
 #: Kernels tried, in order, when no ``--kernel`` is given.
 DEFAULT_KERNELS = ("genlab", "python3")
 

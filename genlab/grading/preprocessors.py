@@ -20,12 +20,16 @@
 from __future__ import annotations
 
 import copy
+import os
 
 from nbformat.notebooknode import NotebookNode
-from nbgrader import utils
 from nbformat.v4 import new_output
+from nbclient.util import run_sync
+from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests, Execute, SaveAutoGrades
 from traitlets import Bool
+
+from .kernel import KERNEL_PIDFILE_ENV
 
 
 def timeout_error(timeout) -> NotebookNode:
@@ -34,7 +38,19 @@ def timeout_error(timeout) -> NotebookNode:
 
 
 class GradingExecute(Execute):
-    """nbgrader's ``Execute`` that marks timed-out cells with a ``CellTimeoutError`` output."""
+    """nbgrader's ``Execute`` that marks timed-out cells with a ``CellTimeoutError`` output
+    and records the kernel's process id (see :data:`genlab.grading.kernel.KERNEL_PIDFILE_ENV`)."""
+
+    async def async_start_new_kernel(self, **kwargs):
+        await super().async_start_new_kernel(**kwargs)
+        pidfile = os.environ.get(KERNEL_PIDFILE_ENV)
+        pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
+        if pidfile and pid:
+            with open(pidfile, "a", encoding="ascii") as f:
+                f.write(f"{pid}\n")
+
+    # nbclient binds the synchronous wrapper at class creation: rebind it to our coroutine.
+    start_new_kernel = run_sync(async_start_new_kernel)
 
     async def _async_handle_timeout(self, timeout, cell=None):
         if cell is not None and cell.get("cell_type") == "code":

@@ -81,11 +81,11 @@ def check_notebook(path: Path) -> dict:
         nb = json.loads(text)
     except json.JSONDecodeError as e:
         raise BadSubmission(f"not JSON ({e.msg} at line {e.lineno}): {path}") from None
-    if not isinstance(nb, dict) or "nbformat" not in nb or "cells" not in nb:
-        raise BadSubmission(f"not a Jupyter notebook (no nbformat/cells): {path}")
+    if not isinstance(nb, dict) or "nbformat" not in nb:
+        raise BadSubmission(f"not a Jupyter notebook (JSON without an nbformat field): {path}")
     if nb.get("nbformat") != 4:
         raise BadSubmission(f"not an nbformat 4 notebook (nbformat {nb.get('nbformat')!r}): {path}")
-    cells = nb["cells"] if isinstance(nb["cells"], list) else []
+    cells = nb.get("cells") if isinstance(nb.get("cells"), list) else []
     ids = Counter(c.get("id") for c in cells if isinstance(c, dict) and c.get("id") is not None)
     dup = sorted(i for i, n in ids.items() if n > 1)
     if dup:
