@@ -7,6 +7,7 @@ tests meant to catch it; the HTML feedback shows no hidden test).
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -60,7 +61,7 @@ def student_submission(framework, tmp_path, replace=None):
     for cell in nb["cells"]:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if meta.get("solution"):
-            cell["source"] = answers[meta["grade_id"]].replace("### BEGIN SOLUTION\n", "").replace("### END SOLUTION\n", "")
+            cell["source"] = re.sub(r"(?m)^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", "", answers[meta["grade_id"]])
     out = tmp_path / "submitted" / "alice" / CHAPTER / release.name
     out.parent.mkdir(parents=True)
     out.write_text(json.dumps(nb, indent=1))
