@@ -25,7 +25,6 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found; set PYTHON=...)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --disable-pip-version-check --upgrade pip
 	$(PIP) install --quiet --disable-pip-version-check -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name genlab --display-name "Python 3 (genlab)" >/dev/null
 	touch $(STAMP)

@@ -727,13 +727,10 @@ from scipy.stats import norm
 genlab.seed_everything(SEED)
 vae2 = VAE(z_dim=2)
 train_vae(vae2, x_train, epochs=pick(150, 15), desc="VAE z=2")
-fig, axes = plt.subplots(1, 2, figsize=(10, 4.8))
-scatter_2d(encode_mean(vae2, x_test), y_test, title="posterior means of test digits", ax=axes[0])
-grid = norm.ppf(np.linspace(0.05, 0.95, 12))
+scatter_2d(encode_mean(vae2, x_test), y_test, title="posterior means of the test digits (z = 2)")
+grid = norm.ppf(np.linspace(0.05, 0.95, 12))  # prior quantiles: equal probability mass between rows
 zz = np.array([[a, b] for b in grid[::-1] for a in grid], dtype=np.float32)
-canvas = decode_probs(vae2, zz).reshape(12, 12, 8, 8).transpose(0, 2, 1, 3).reshape(96, 96)
-axes[1].imshow(canvas, cmap="gray"); axes[1].set_title("decoder over a 12x12 grid of z"); axes[1].axis("off")
-fig.tight_layout()
+image_grid(decode_probs(vae2, zz), nrow=12, scale=0.55, title="decoder over a 12x12 grid of z (z1 left to right, z2 bottom to top)");
 
 # %% [markdown]
 # ## 8. $\beta$-VAE: rate versus distortion · β-VAE：率失真权衡
@@ -781,6 +778,11 @@ for b in BETAS:
     ax.annotate(f"β={b}", rd[b][:2], textcoords="offset points", xytext=(5, 5))
 ax.set_xlabel("rate R (nats)"); ax.set_ylabel("distortion D (nats)"); ax.set_title("β-VAE on the test digits"); ax.grid(alpha=0.3)
 fig.tight_layout()
+
+# %% [markdown]
+# What to look for: as $\beta$ grows the rate falls and the distortion rises; at large $\beta$ the number of active dimensions drops, and at $\beta = 4$ typically
+# none is left: $q(z\mid x) = p(z)$ for every $x$, the decoder ignores $z$ and draws the average digit. That is **posterior collapse**, the same failure a too-powerful
+# decoder (e.g. an autoregressive one) causes at $\beta = 1$. Remedies an interviewer expects: KL annealing (warm-up of $\beta$), free bits, a weaker decoder, $\delta$-VAE.
 
 # %% [markdown]
 # ## 9. A conditional VAE that draws a chosen digit · 条件 VAE
