@@ -59,9 +59,10 @@ def print_coverage(bank: Bank, out: TextIO, chapters: list[str] | None = None) -
     required = {s for ch in judged for s in CHAPTER_SEEDS[ch]}
     print("Seed coverage (seed -> items citing it)", file=out)
     w = max(len(s) for s in SEEDS)
+    cited_here = {s for it in bank.items if it.chapter in judged for s in it.seeds}
     for seed in SEEDS:
         items = cov.seeds[seed]
-        if chapters and seed not in required and not items:
+        if chapters and seed not in required and seed not in cited_here:
             continue
         chs = ",".join(c[:2] for c in chapter_of_seed(seed)) or "--"
         mark = "MISSING" if (seed in required and not items) else ("" if items else "(optional)")
@@ -74,8 +75,10 @@ def print_coverage(bank: Bank, out: TextIO, chapters: list[str] | None = None) -
     for e in ERRATA:
         if chapters and e.chapter not in chapters:
             continue
-        its = cov.errata.get(e.key) or []
-        print(f"  {e.key:<28} [{e.chapter[:2]}] {', '.join(its) if its else 'MISSING'}", file=out)
+        its = list(e.items) if e.items else (cov.errata.get(e.key) or [])
+        by_id = bank.by_id()
+        shown = [i if i in by_id else f"{i} (MISSING)" for i in its]
+        print(f"  {e.key:<28} [{e.chapter[:2]}] {', '.join(shown) if shown else 'MISSING'}", file=out)
     print("\nPer chapter (items with non-empty zh / en question and answer)", file=out)
     head = f"  {'chapter':<18} {'items':>5} {'zh':>4} {'en':>4} {'concept':>7} {'code':>4} {'errata':>6}  easy/med/hard  seeds"
     print(head, file=out)

@@ -9,8 +9,14 @@ Usage::
 A session shows a question, waits for Enter, reveals the answer (with the common wrong
 answers and follow-ups) and asks for a self-grade: ``1`` again, ``2`` hard, ``3`` good,
 ``4`` easy (``q`` quits, progress so far is kept). The grade updates the card with SM-2 and
-the card becomes due again ``interval`` days later; the exact rule, its source and the
-grade-to-quality mapping are in :mod:`genlab.questions.sm2`.
+the card becomes due again ``interval`` days later. The rule is SM-2 (P. A. Woźniak, 1990,
+https://super-memory.com/english/ol/sm2.htm), with again/hard/good/easy = quality 1/3/4/5::
+
+    q >= 3: I = 1 if n == 0, 6 if n == 1, else round_half_up(I * EF); n += 1
+    q <  3: n = 0; I = 1
+    EF = max(1.3, EF + 0.1 - (5 - q) * (0.08 + (5 - q) * 0.02))     # EF starts at 2.5
+
+(details, and what is left out, in :mod:`genlab.questions.sm2`).
 
 Which cards: first the cards that are due (earliest due first), then new cards in bank
 order (each chapter's file lists its items from basic to advanced), up to ``--n``. Cards
@@ -75,7 +81,8 @@ def format_text(text, lang: str, indent: str = "") -> str:
         prefix = f"[{_label(lg)}] " if lang == "both" else ""
         lines = body.splitlines() or [""]
         parts.append("\n".join(indent + (prefix if i == 0 else "") + ln for i, ln in enumerate(lines)))
-    return "\n".join(parts)
+    multi = any("\n" in p for p in parts)
+    return ("\n\n" if multi and not indent else "\n").join(parts)
 
 
 def format_answer(item: Item, lang: str) -> str:

@@ -54,8 +54,9 @@ def chapter_markdown(items: list[Item], chapter: str, lang: str) -> str:
         if it.follow_ups:
             out += [f"**{L['follow']}**", ""] + [_bullet(f.get(lang)) for f in it.follow_ups] + [""]
         seeds = ", ".join(it.seeds) if it.seeds else L["none"]
-        out += [f"{L['seeds']}: {seeds}" + (f" · {L['links']}: " + ", ".join(f"`{x}`" for x in it.links)
-                                            if it.links else ""), ""]
+        colon = "：" if lang == "zh" else ": "
+        out += [f"{L['seeds']}{colon}{seeds}" + (f" · {L['links']}{colon}" + ", ".join(f"`{x}`" for x in it.links)
+                                                 if it.links else ""), ""]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -100,6 +101,19 @@ _MATH_RE = re.compile(r"(\$\$.+?\$\$|(?<![\\$])\$(?!\s)[^$\n]+?(?<!\s)\$)", re.S
 _CODE_RE = re.compile(r"(```.*?```|`[^`\n]+`)", re.S)
 
 
+_MD = None
+
+
+def _markdown():
+    """A mistune renderer that escapes raw HTML in the bank's text (tables enabled)."""
+    global _MD
+    if _MD is None:
+        import mistune
+
+        _MD = mistune.create_markdown(escape=True, plugins=["table", "strikethrough"])
+    return _MD
+
+
 def markdown_to_html(text: str) -> str:
     """Markdown to HTML with ``$...$``/``$$...$$`` protected from Markdown (kept for MathJax)."""
     stash: list[str] = []
@@ -114,7 +128,7 @@ def markdown_to_html(text: str) -> str:
     try:
         import mistune
 
-        rendered = mistune.html(text)
+        rendered = _markdown()(text)
     except Exception:  # pragma: no cover - mistune missing: readable fallback
         rendered = "<pre>" + html.escape(text) + "</pre>"
     return re.sub(r"\x00(\d+)\x00", lambda m: stash[int(m.group(1))], rendered)
@@ -138,9 +152,10 @@ def chapter_html(items: list[Item], chapter: str, lang: str) -> str:
                          + "".join(f"<li>{markdown_to_html(f.get(lang))}</li>" for f in it.follow_ups) + "</ul>")
         parts.append("</details>")
         seeds = ", ".join(it.seeds) if it.seeds else L["none"]
-        foot = f"{L['seeds']}: {html.escape(seeds)}"
+        colon = "：" if lang == "zh" else ": "
+        foot = f"{L['seeds']}{colon}{html.escape(seeds)}"
         if it.links:
-            foot += f" · {L['links']}: " + ", ".join(f"<code>{html.escape(x)}</code>" for x in it.links)
+            foot += f" · {L['links']}{colon}" + ", ".join(f"<code>{html.escape(x)}</code>" for x in it.links)
         parts += [f'<div class="foot">{foot}</div>', "</section>"]
         body.append("\n".join(parts))
     html_lang = "zh-CN" if lang == "zh" else "en"
