@@ -29,8 +29,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name genlab --display-name "Python 3 (genlab)" >/dev/null
 	touch $(STAMP)
 
+# Jupyter refuses to run as root without --allow-root (containers, CI machines).
 lab: setup
-	$(BIN)/jupyter lab --notebook-dir=chapters
+	$(BIN)/jupyter lab --notebook-dir=chapters $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: setup
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile -p no:cacheprovider

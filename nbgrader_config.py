@@ -3,9 +3,12 @@
 solutions/NN_topic/*.ipynb are the instructor's source notebooks; `make release` generates the
 student copies in chapters/NN_topic/ with nbgrader's generate_assignment.
 """
+import os
+
 c = get_config()  # noqa: F821 - provided by nbgrader/traitlets
 
-c.CourseDirectory.root = "."
+# traitlets defines __file__ while it executes a config file: the course root is this folder.
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "chapters"
 c.CourseDirectory.db_url = "sqlite:///gradebook.db"
