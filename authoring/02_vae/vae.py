@@ -76,7 +76,7 @@ from tqdm.auto import trange
 import genlab
 from genlab import pick, report
 from genlab.data import load_digits
-from genlab.tf import MLP, device, to_numpy, to_tensor
+from genlab.tf import MLP, device, make_loader, to_numpy, to_tensor
 from genlab.viz import image_grid, loss_curves, scatter_2d
 
 SEED = 0
@@ -422,6 +422,7 @@ def train_vae(model, x, y=None, epochs=100, beta=1.0, lr=1e-3, batch_size=100, c
     Y = None if y is None else torch.as_tensor(y, device=DEVICE)
     gen = torch.Generator(device="cpu").manual_seed(SEED)
     history = []
+    # The data already sit on DEVICE: slicing a fresh permutation each epoch is cheaper than a DataLoader.
     for epoch in (bar := trange(epochs, desc=desc, leave=False)):
         perm = torch.randperm(len(X), generator=gen).to(DEVICE)
         total = 0.0
@@ -475,8 +476,7 @@ def train_vae(model, x, y=None, epochs=100, beta=1.0, lr=1e-3, batch_size=100, c
     loss_fn = loss_fn or vae_loss
     steps = epochs * math.ceil(len(x) / batch_size)
     opt = keras.optimizers.Adam(learning_rate=keras.optimizers.schedules.CosineDecay(lr, steps))
-    ds = tf.data.Dataset.from_tensor_slices((x.astype(np.float32), np.zeros(len(x), np.int64) if y is None else y.astype(np.int64)))
-    ds = ds.shuffle(len(x), seed=SEED, reshuffle_each_iteration=True).batch(batch_size)
+    ds = make_loader(x, np.zeros(len(x), np.int64) if y is None else y, batch_size=batch_size, seed=SEED)  # reshuffled each epoch
 
     @tf.function
     def step(xb, yb):

@@ -8,7 +8,7 @@ from genlab.config import seed_everything
 from genlab.tf.models import MLP, get_weights, set_weights
 
 __all__ = ["device", "make_loader", "to_numpy", "to_tensor", "seed_everything", "MLP", "get_weights",
-           "set_weights", "batches", "grad_of", "to_labels"]
+           "set_weights", "grad_of", "to_labels"]
 
 
 def device() -> str:
@@ -49,11 +49,6 @@ def make_loader(*arrays, batch_size: int = 128, shuffle: bool = True, seed: int 
         ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batch_size, drop_remainder=drop_last).prefetch(tf.data.AUTOTUNE)
 
-
-def batches(array, batch_size: int = 1024):
-    """Yield consecutive slices of ``array`` (for evaluation without a loader)."""
-    for start in range(0, len(array), batch_size):
-        yield array[start:start + batch_size]
 
 
 def grad_of(fn, *inputs):

@@ -11,7 +11,7 @@ from genlab.config import seed_everything
 from genlab.torch.models import MLP, get_weights, set_weights
 
 __all__ = ["device", "make_loader", "to_numpy", "to_tensor", "seed_everything", "MLP", "get_weights",
-           "set_weights", "batches", "grad_of", "to_labels"]
+           "set_weights", "grad_of", "to_labels"]
 
 
 def device() -> torch.device:
@@ -48,11 +48,6 @@ def make_loader(*arrays, batch_size: int = 128, shuffle: bool = True, seed: int 
     return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(*tensors), batch_size=batch_size,
                                        shuffle=shuffle, generator=gen, drop_last=drop_last)
 
-
-def batches(array, batch_size: int = 1024):
-    """Yield consecutive slices of ``array`` (for evaluation without a loader)."""
-    for start in range(0, len(array), batch_size):
-        yield array[start:start + batch_size]
 
 
 def grad_of(fn, *inputs):
