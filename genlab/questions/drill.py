@@ -5,6 +5,10 @@ Usage::
     genlab drill [--chapter vae] [--n 10] [--lang zh|en|both] [--db PATH]
     genlab drill --stats [--chapter vae] [--db PATH]
     genlab drill --plain [--chapter vae] [--n 10] [--lang zh|en|both] [--seed 0]
+    genlab drill --code [--chapter vae] [--n 3] [--framework pytorch|tensorflow] --out drill.ipynb
+
+``--code`` assembles a timed coding drill from the chapters' autograded exercises
+(:mod:`genlab.codedrill`); grade it with ``genlab grade drill.ipynb``.
 
 A session shows a question, waits for Enter, reveals the answer (with the common wrong
 answers and follow-ups) and asks for a self-grade: ``1`` again, ``2`` hard, ``3`` good,
@@ -241,6 +245,25 @@ def plain_drill(items: list[Item], n: int, lang: str, seed: int | None = None, t
 
 
 # --------------------------------------------------------------------------- CLI
+def _code_drill(args, chapters, stdout, stderr) -> int:
+    from genlab import codedrill
+    from genlab.paths import course_root
+
+    if args.out is None:
+        print("genlab drill: --code needs --out PATH.ipynb", file=stderr)
+        return 2
+    try:
+        nb = codedrill.assemble(course_root(), chapters, n=args.n, framework=args.framework, seed=args.seed)
+        path = codedrill.write(nb, args.out)
+    except (codedrill.DrillError, FileNotFoundError) as exc:
+        print(f"genlab drill: {exc}", file=stderr)
+        return 2
+    ids = [g for item in nb.metadata.genlab["drill"]["items"] for g in item["grade_ids"]]
+    print(f"wrote {path}: {len(ids)} exercises ({', '.join(ids)}); open it in JupyterLab, "
+          f"then `genlab grade {path}`", file=stdout)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="genlab drill", description="Interview flashcards with SM-2 spaced repetition.")
     p.add_argument("--chapter", help="a chapter, as 02_vae or vae (default: all)")
@@ -249,7 +272,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", type=Path, help="progress database (default: the user data dir)")
     p.add_argument("--stats", action="store_true", help="print progress per chapter and exit")
     p.add_argument("--plain", action="store_true", help="print a paper drill (questions, then answers); no database")
-    p.add_argument("--seed", type=int, help="random seed for --plain")
+    p.add_argument("--seed", type=int, help="random seed for --plain and --code")
+    p.add_argument("--code", action="store_true", help="write a coding-drill notebook (with --out) instead of flashcards")
+    p.add_argument("--out", type=Path, help="with --code: where to write the drill notebook (.ipynb)")
+    p.add_argument("--framework", choices=("pytorch", "tensorflow"), default="pytorch",
+                   help="with --code: the framework of the drill (default pytorch)")
     p.add_argument("--questions", type=Path, help=argparse.SUPPRESS)  # another bank folder (tests)
     return p
 
@@ -268,8 +295,8 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: Tex
     if args.n < 1:
         print("genlab drill: --n must be at least 1", file=stderr)
         return 2
-    if args.stats and args.plain:
-        print("genlab drill: choose one of --stats and --plain", file=stderr)
+    if sum((args.stats, args.plain, args.code)) > 1:
+        print("genlab drill: choose one of --stats, --plain and --code", file=stderr)
         return 2
     chapters = None
     if args.chapter:
@@ -278,6 +305,8 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: Tex
         except ValueError as exc:
             print(f"genlab drill: {exc}", file=stderr)
             return 2
+    if args.code:
+        return _code_drill(args, chapters, stdout, stderr)
     if not (args.plain or args.stats):
         is_tty = tty if tty is not None else bool(getattr(stdin, "isatty", lambda: False)())
         if not is_tty:
