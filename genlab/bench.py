@@ -76,7 +76,8 @@ def to_markdown(results: dict) -> str:
              f"Python {env['python']} on {env['machine']}, {env['cpus']} CPUs, GPU: {env['gpu'] or 'none'}; {env['date']}.", "",
              "| notebook | mode | wall time (s) | status |", "|---|---|---:|---|"]
     for name, modes in results["notebooks"].items():
-        for mode, r in modes.items():
+        for mode in (m for m in MODES if m in modes):
+            r = modes[mode]
             lines.append(f"| {name} | {mode} | {r['seconds']:.1f} | {'ok' if not r['error'] else 'error: ' + r['error']} |")
     lines += ["", "## Figures reported by the notebooks", "", "| notebook | figure | " + " | ".join(MODES) + " | unit |",
               "|---|---|" + "---:|" * len(MODES) + "---|"]
