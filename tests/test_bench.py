@@ -1,0 +1,51 @@
+"""genlab bench: runs a notebook in a mode, collects its genlab.report figures, records failures."""
+import json
+
+import nbformat
+import pytest
+
+from genlab import bench
+
+
+def _notebook(tmp_path, *sources):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "genlab", "display_name": "Python 3 (genlab)", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.slow
+def test_run_notebook_collects_figures_per_mode(tmp_path):
+    path = _notebook(tmp_path, "import genlab\ngenlab.report('demo/quick_flag', float(genlab.is_quick()), 'bool')")
+    quick = bench.run_notebook(path, quick=True, timeout=120)
+    full = bench.run_notebook(path, quick=False, timeout=120)
+    assert quick["error"] is None and full["error"] is None
+    assert quick["figures"] == {"demo/quick_flag": {"value": 1.0, "unit": "bool"}}
+    assert full["figures"]["demo/quick_flag"]["value"] == 0.0
+    assert quick["seconds"] > 0
+
+
+@pytest.mark.slow
+def test_a_failing_notebook_is_recorded_not_raised(tmp_path):
+    path = _notebook(tmp_path, "import genlab\ngenlab.report('demo/before', 1)", "raise RuntimeError('boom')")
+    r = bench.run_notebook(path, quick=True, timeout=120)
+    assert r["error"] and "boom" in r["error"]
+    assert r["figures"] == {"demo/before": {"value": 1.0, "unit": None}}
+
+
+def test_markdown_table_lists_modes_and_figures():
+    results = {"environment": {"python": "3.11", "machine": "x86_64", "cpus": 2, "gpu": None, "date": "d"},
+               "notebooks": {"02_vae/a.ipynb": {
+                   "full": {"seconds": 100.0, "figures": {"vae/x": {"value": 2.0, "unit": "nats"}}, "error": None},
+                   "quick": {"seconds": 10.0, "figures": {"vae/x": {"value": 3.0, "unit": "nats"}}, "error": "E: bad"}}}}
+    md = bench.to_markdown(results)
+    assert md.index("| quick | 10.0 | error: E: bad |") < md.index("| full | 100.0 | ok |")
+    assert "| 02_vae/a.ipynb | vae/x | 3 | 2 | nats |" in md
+    json.dumps(results)
+
+
+def test_bad_arguments_exit_2(capsys):
+    assert bench.main(["--modes", "fast"]) == 2
+    assert bench.main(["99_nothing"]) == 2
