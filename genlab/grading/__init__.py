@@ -8,11 +8,11 @@ Library use (batch grading)::
 
 See ``autograder/README.md`` for how grading works and what is (not yet) isolated.
 """
-from .errors import BadSubmission, GraderFailure, GradingError, KernelDied, KernelUnresponsive
-from .grade import DEFAULT_TIMEOUT, CellGrade, GradeResult, grade_notebook, kernel_env
+from .errors import BadSubmission, GraderFailure, GradingError, KernelDied, KernelUnresponsive, SandboxRefused
+from .grade import DEFAULT_NOTEBOOK_TIMEOUT, DEFAULT_TIMEOUT, CellGrade, GradeResult, grade_notebook, kernel_env
 from .kernel import KernelLauncher, resolve_kernel
 
 __all__ = [
     "BadSubmission", "CellGrade", "DEFAULT_TIMEOUT", "GradeResult", "GraderFailure", "GradingError",
-    "KernelDied", "KernelLauncher", "KernelUnresponsive", "grade_notebook", "kernel_env", "resolve_kernel",
+    "KernelDied", "KernelLauncher", "KernelUnresponsive", "SandboxRefused", "grade_notebook", "kernel_env", "resolve_kernel",
 ]

@@ -35,7 +35,27 @@ def parser() -> argparse.ArgumentParser:
                     help=f"per-cell timeout (default {DEFAULT_TIMEOUT}); a cell over it scores 0")
     ap.add_argument("--kernel", metavar="NAME", help="Jupyter kernel (default: genlab, else python3)")
     ap.add_argument("--full", action="store_true", help="run in full mode (GENLAB_QUICK=0) instead of QUICK")
+    add_safety_options(ap)
     return ap
+
+
+def add_safety_options(ap: argparse.ArgumentParser) -> None:
+    """--notebook-timeout, --memory and --unsafe (shared with grade-class)."""
+    from .grade import DEFAULT_NOTEBOOK_TIMEOUT
+
+    ap.add_argument("--notebook-timeout", metavar="SECONDS", type=_positive_int, default=None,
+                    help=f"limit for the whole notebook (default {DEFAULT_NOTEBOOK_TIMEOUT}, at least --timeout); "
+                    "cells not run in time score 0")
+    ap.add_argument("--memory", metavar="MIB", type=_positive_int, default=None,
+                    help="memory limit of the sandboxed kernel in MiB (default 4096)")
+    ap.add_argument("--unsafe", action="store_true", help="grade even where no sandbox can be set up "
+                    "(the notebook's code then runs with your rights: trusted notebooks only)")
+
+
+def limits_from(args):
+    from .sandbox import Limits
+
+    return Limits(memory_mb=args.memory) if args.memory else None
 
 
 def _fmt(x: float) -> str:
@@ -68,7 +88,9 @@ def grade_main(argv: list[str]) -> int:
 
     try:
         result = grade_notebook(args.path, course_root=args.course, quick=not args.full,
-                                timeout=args.timeout, kernel=args.kernel, feedback_dir=args.feedback)
+                                timeout=args.timeout, kernel=args.kernel, feedback_dir=args.feedback,
+                                notebook_timeout=args.notebook_timeout, unsafe=args.unsafe,
+                                limits=limits_from(args))
     except GradingError as e:
         lines = str(e).strip().splitlines() or [type(e).__name__]
         print(f"{PROG}: {lines[0]}", file=sys.stderr)

@@ -27,3 +27,8 @@ class KernelUnresponsive(BadSubmission):
 
 class GraderFailure(GradingError):
     """nbgrader itself failed (a problem with the course or the grader, not the submission)."""
+
+
+class SandboxRefused(GradingError):
+    """No sandbox can be set up here (no bubblewrap, no user namespaces) and ``--unsafe`` was
+    not given: the grader refuses to run untrusted code with the grader's rights."""

@@ -30,12 +30,18 @@ from dataclasses import asdict, dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
 
-from .errors import GraderFailure, KernelDied, KernelUnresponsive
+from genlab import codedrill
+
+from . import sandbox as sb
+from .errors import BadSubmission, GraderFailure, KernelDied, KernelUnresponsive, SandboxRefused
+from .guard import guard_modules
 from .kernel import KERNEL_PIDFILE_ENV, KernelLauncher
 from .runner import STUDENT
-from .submission import Course, Submission, check_notebook, find_source, identify, load_course
+from .submission import (Course, Submission, check_notebook, find_source, identify, load_course,
+                         restore_cell_metadata)
 
 DEFAULT_TIMEOUT = 300  # seconds per cell
+DEFAULT_NOTEBOOK_TIMEOUT = 1800  # seconds for the whole notebook
 
 #: nbgrader's autograde pipeline (0.9.6) with Execute and SaveAutoGrades swapped for ours
 #: (timeouts marked as errors; stderr output not counted as a failure).
@@ -88,7 +94,26 @@ def kernel_env(quick: bool = True) -> dict[str, str]:
     return {"GENLAB_QUICK": "1" if quick else "0"}
 
 
-def _config_text(workdir: Path, course: Course, timeout: int, kernel_name: str) -> str:
+def _config_text(workdir: Path, course: Course, timeout: int, kernel_name: str, *,
+                 notebook_timeout: int = DEFAULT_NOTEBOOK_TIMEOUT, ipc_prefix: Path | None = None,
+                 modules: list[str] = (), guard: bool = True) -> str:
+    ipc = "" if ipc_prefix is None else f'''
+# The kernel has its own network namespace: talk to it over Unix sockets (ZMQ ipc) in a
+# directory bound into the sandbox (genlab/grading/sandbox.py).
+c.KernelManager.transport = "ipc"
+c.KernelManager.ip = {str(ipc_prefix)!r}
+c.KernelManager.connection_file = {str(ipc_prefix.parent / "kernel.json")!r}
+'''
+    return _config_body(workdir, course, timeout, kernel_name) + f'''
+# Hardening (genlab/grading/preprocessors.py GradingExecute, genlab/grading/guard.py).
+c.GradingExecute.notebook_timeout = {int(notebook_timeout)!r}
+c.GradingExecute.guard = {bool(guard)!r}
+c.GradingExecute.guard_modules = {list(modules)!r}
+c.LimitOutput.max_lines = 2000
+{ipc}'''
+
+
+def _config_body(workdir: Path, course: Course, timeout: int, kernel_name: str) -> str:
     return f'''"""nbgrader config of one `genlab grade` run (a throwaway course; see genlab/grading/grade.py)."""
 c = get_config()  # noqa: F821
 
@@ -129,52 +154,63 @@ def _ignored(name: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch(name, p) for p in patterns)
 
 
+def copy_chapter_files(source: Path, dest: Path, ignore: tuple[str, ...]) -> None:
+    """The chapter's files other than notebooks (data, helper modules) into ``dest``."""
+    for item in source.parent.iterdir():
+        if item.suffix == ".ipynb" or _ignored(item.name, ignore):
+            continue
+        if item.is_dir():
+            shutil.copytree(item, dest / item.name, ignore=shutil.ignore_patterns(*ignore))
+        elif item.is_file():
+            shutil.copy2(item, dest / item.name)
+
+
 def prepare_workdir(workdir: Path, course: Course, sub: Submission, source: Path, *, timeout: int,
-                    launcher: KernelLauncher, feedback: bool) -> None:
+                    launcher: KernelLauncher, feedback: bool, notebook_timeout: int = DEFAULT_NOTEBOOK_TIMEOUT,
+                    ipc_prefix: Path | None = None, guard: bool = True) -> None:
     """Lay out the temporary course in ``workdir`` (see the module docstring)."""
     src_dir = workdir / "source" / sub.assignment
     src_dir.mkdir(parents=True)
     shutil.copy2(source, src_dir / source.name)
     # The chapter's other files (data, helper modules), which autograde copies next to the
     # submission; other notebooks are left out (they are not being graded).
-    for item in source.parent.iterdir():
-        if item.suffix == ".ipynb" or _ignored(item.name, course.ignore):
-            continue
-        if item.is_dir():
-            shutil.copytree(item, src_dir / item.name, ignore=shutil.ignore_patterns(*course.ignore))
-        elif item.is_file():
-            shutil.copy2(item, src_dir / item.name)
+    copy_chapter_files(source, src_dir, course.ignore)
     dest = workdir / "submitted" / STUDENT / sub.assignment / f"{sub.notebook}.ipynb"
     dest.parent.mkdir(parents=True)
-    shutil.copyfile(sub.path, dest)
+    # The submission, with the instructor's cells' types and nbgrader flags put back.
+    nb = json.loads(sub.path.read_text(encoding="utf-8"))
+    restore_cell_metadata(nb, json.loads(source.read_text(encoding="utf-8")))
+    dest.write_text(json.dumps(nb), encoding="utf-8")
     kernel_name = launcher.install(workdir / "jupyter")
     (workdir / "runtime").mkdir()
-    (workdir / "nbgrader_config.py").write_text(_config_text(workdir, course, timeout, kernel_name),
-                                                encoding="utf-8")
+    modules = guard_modules(source.read_text(encoding="utf-8", errors="replace"))
+    (workdir / "nbgrader_config.py").write_text(
+        _config_text(workdir, course, timeout, kernel_name, notebook_timeout=notebook_timeout,
+                     ipc_prefix=ipc_prefix, modules=modules, guard=guard), encoding="utf-8")
     (workdir / "job.json").write_text(json.dumps({"assignment": sub.assignment, "notebook": sub.notebook,
                                                   "feedback": feedback}), encoding="utf-8")
 
 
-def _runner_env(workdir: Path) -> dict:
+def _runner_env(workdir: Path, runtime: Path | None = None) -> dict:
     from genlab.paths import tool_env
 
     env = tool_env()
     jp = env.get("JUPYTER_PATH")
     env["JUPYTER_PATH"] = str(workdir / "jupyter") + (os.pathsep + jp if jp else "")
-    env["JUPYTER_RUNTIME_DIR"] = str(workdir / "runtime")
+    env["JUPYTER_RUNTIME_DIR"] = str(runtime or workdir / "runtime")
     env["PYTHONWARNINGS"] = "ignore"  # keep nbgrader's deprecation noise out of our log
     env[KERNEL_PIDFILE_ENV] = str(workdir / "kernel.pids")
     return env
 
 
-def run_runner(workdir: Path, limit: float | None) -> dict:
+def run_runner(workdir: Path, limit: float | None, runtime: Path | None = None) -> dict:
     """Run :mod:`genlab.grading.runner` on ``workdir`` in its own process group and return its
     ``result.json``. If it overruns ``limit`` seconds (or we are interrupted) the runner's group
     and the kernel's (a kernel runs in a session of its own) are killed."""
     cmd = [sys.executable, "-m", "genlab.grading.runner", str(workdir)]
     log_file = workdir / "runner.log"  # the runner's and the kernel's own stdout/stderr
     with open(log_file, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=workdir, env=_runner_env(workdir), stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(cmd, cwd=workdir, env=_runner_env(workdir, runtime), stdin=subprocess.DEVNULL,
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             proc.wait(timeout=limit)
@@ -209,37 +245,94 @@ def _kill_all(proc: subprocess.Popen, workdir: Path) -> None:
 def grade_notebook(path: os.PathLike | str, course_root: os.PathLike | str | None = None, quick: bool = True,
                    timeout: int = DEFAULT_TIMEOUT, kernel: str | None = None,
                    feedback_dir: os.PathLike | str | None = None, *,
-                   launcher: KernelLauncher | None = None) -> GradeResult:
+                   launcher: KernelLauncher | None = None, notebook_timeout: int | None = None,
+                   unsafe: bool = False, limits: sb.Limits | None = None, guard: bool = True) -> GradeResult:
     """Autograde the notebook at ``path`` against ``course_root`` (default: this course).
 
     ``quick`` runs it with ``GENLAB_QUICK=1`` (else ``0``); ``timeout`` is the per-cell limit in
-    seconds (a cell that runs over scores 0, the rest is graded); ``kernel`` names the
-    kernelspec (default ``genlab``, else ``python3``); ``feedback_dir`` receives
-    ``<notebook>.html`` without hidden tests. ``launcher`` overrides how the kernel starts (a
-    sandbox wrapper); ``kernel`` and ``quick`` are then ignored.
+    seconds (a cell that runs over scores 0, the rest is graded); ``notebook_timeout`` the limit
+    for the whole notebook (default :data:`DEFAULT_NOTEBOOK_TIMEOUT`, at least ``timeout``);
+    ``kernel`` names the kernelspec (default ``genlab``, else ``python3``); ``feedback_dir``
+    receives ``<notebook>.html`` without hidden tests. ``launcher`` overrides how the kernel
+    starts; ``kernel`` and ``quick`` are then ignored.
+
+    The kernel runs in a sandbox (:mod:`genlab.grading.sandbox`) with ``limits``. Where no
+    sandbox can be set up this raises :class:`SandboxRefused` unless ``unsafe`` is true (then it
+    grades without one and says so on stderr). ``guard`` runs the comparison guard around test
+    cells (:mod:`genlab.grading.guard`).
 
     Raises :class:`BadSubmission` (exit status 2, including :class:`KernelDied`) for input that
     cannot be graded and :class:`GradingError` for anything else.
     """
     if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout <= 0:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if notebook_timeout is None:
+        notebook_timeout = max(DEFAULT_NOTEBOOK_TIMEOUT, timeout)
+    if not isinstance(notebook_timeout, int) or notebook_timeout <= 0:
+        raise ValueError(f"notebook_timeout must be a positive number of seconds, got {notebook_timeout!r}")
     sub = identify(path)
     nb = check_notebook(sub.path)
     course = load_course(course_root)
-    source = find_source(course, sub)
+    drill = _drill_items(nb)
+    if drill is None:
+        source = find_source(course, sub)
+    else:  # a coding drill (genlab drill --code): its source is rebuilt from the course's solutions
+        sub = Submission(path=sub.path, assignment=codedrill.DRILL_ASSIGNMENT, notebook=sub.notebook)
+        source = None
     launcher = launcher or KernelLauncher.from_kernelspec(kernel, env=kernel_env(quick))
+    why = sb.probe()
+    sandboxed = why is None
+    if not sandboxed:
+        if not unsafe:
+            raise SandboxRefused(f"refusing to run student code without a sandbox: {why}. Install bubblewrap "
+                                 "and allow user namespaces, or pass --unsafe (trusted notebooks only)")
+        print(f"genlab grade: WARNING: NO SANDBOX ({why}); the notebook's code runs with all of this "
+              "user's rights (--unsafe)", file=sys.stderr)
     n_code = sum(1 for c in nb["cells"] if isinstance(c, dict) and c.get("cell_type") == "code")
-    # A backstop only: each cell has its own timeout; this catches a kernel that cannot be
-    # interrupted or a hung nbgrader.
-    limit = timeout * (n_code + 2) + 300
+    # A backstop only: each cell has its own timeout and the notebook its limit; this catches a
+    # kernel that cannot be interrupted or a hung nbgrader.
+    limit = min(timeout * (n_code + 2), notebook_timeout) + 300
+    limits = limits or sb.Limits()
+    if limits.cpu_seconds is None:
+        limits = sb.Limits(**{**limits.__dict__, "cpu_seconds": notebook_timeout * (os.cpu_count() or 1) + 120})
 
-    with tempfile.TemporaryDirectory(prefix="genlab-grade-") as tmp:
+    cgroup = None
+    with tempfile.TemporaryDirectory(prefix="genlab-grade-") as tmp, \
+            tempfile.TemporaryDirectory(prefix="glsb-", dir="/tmp") as box, \
+            tempfile.TemporaryDirectory(prefix="genlab-drill-") as drill_dir:
         workdir = Path(tmp).resolve()
-        prepare_workdir(workdir, course, sub, source, timeout=timeout, launcher=launcher,
-                        feedback=feedback_dir is not None)
-        result = run_runner(workdir, limit)
+        if source is None:  # a folder of its own: the sandbox gets copies of the source's sibling files
+            source = Path(drill_dir) / f"{sub.notebook}.ipynb"
+            try:
+                source.write_text(json.dumps(codedrill.drill_source(course.root, nb)), encoding="utf-8")
+            except codedrill.DrillError as err:
+                raise BadSubmission(f"not a valid coding drill: {err}") from err
+        runtime = None
+        ipc_prefix = None
+        if sandboxed:
+            kernel_cwd = workdir / "autograded" / STUDENT / sub.assignment
+            dirs = sb.SandboxDirs.make(Path(box), kernel_cwd)
+            copy_chapter_files(source, dirs.scratch, course.ignore)
+            _chmod_tree(dirs.scratch)
+            runtime, ipc_prefix = dirs.runtime, dirs.runtime / "k"
+            cgroup = sb.Cgroup.create(limits)
+            launcher = KernelLauncher(argv=list(launcher.argv), env=dict(launcher.env),
+                                      wrapper=sb.wrapper(dirs, limits, cgroup, [sb.genlab_package_dir()]),
+                                      language=launcher.language, display_name=launcher.display_name,
+                                      interrupt_mode="message", kernel_name=launcher.kernel_name)
+        try:
+            prepare_workdir(workdir, course, sub, source, timeout=timeout, launcher=launcher,
+                            feedback=feedback_dir is not None, notebook_timeout=notebook_timeout,
+                            ipc_prefix=ipc_prefix, guard=guard)
+            result = run_runner(workdir, limit, runtime)
+            oom = bool(cgroup and cgroup.oom_killed())
+        finally:
+            if cgroup is not None:
+                cgroup.remove()
         status = result.get("status")
         if status == "kernel_died":
+            if oom:
+                raise KernelDied(f"kernel killed: out of memory (limit {limits.memory_mb} MiB); no grade")
             raise KernelDied(result["message"])
         if status == "kernel_unresponsive":
             raise KernelUnresponsive(result["message"])
@@ -255,8 +348,23 @@ def grade_notebook(path: os.PathLike | str, course_root: os.PathLike | str | Non
                        max_score=float(sum(t.max_score for t in tests)), tests=tests)
 
 
+def _drill_items(nb) -> list | None:
+    try:
+        return codedrill.drill_items(nb)
+    except codedrill.DrillError as err:
+        raise BadSubmission(f"not a valid coding drill: {err}") from err
+
+
+def _chmod_tree(root: Path) -> None:
+    for p in [root, *root.rglob("*")]:
+        try:
+            os.chmod(p, 0o777 if p.is_dir() else 0o666)
+        except OSError:
+            pass
+
+
 def _tail(log: str, n: int = 30) -> str:
     return "\n".join(log.strip().splitlines()[-n:])
 
 
-__all__ = ["CellGrade", "DEFAULT_TIMEOUT", "GradeResult", "grade_notebook", "kernel_env", "prepare_workdir"]
+__all__ = ["CellGrade", "DEFAULT_NOTEBOOK_TIMEOUT", "DEFAULT_TIMEOUT", "GradeResult", "grade_notebook", "kernel_env", "prepare_workdir"]

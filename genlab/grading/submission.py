@@ -118,3 +118,52 @@ def find_source(course: Course, sub: Submission) -> Path:
         raise BadSubmission(f"unknown notebook {sub.notebook!r} in chapter {sub.assignment!r} "
                             f"(known: {', '.join(known) or 'none'})")
     return src
+
+
+#: nbgrader flags a submission may not change for a cell that exists in the source notebook.
+PROTECTED_FLAGS = ("grade", "solution", "locked", "task", "points")
+
+
+def restore_cell_metadata(nb: dict, source: dict) -> list[str]:
+    """Put back, in place, what the student may not change of the instructor's cells: the cell
+    type and the nbgrader flags (grade, solution, locked, task, points) of every cell whose
+    grade_id is in ``source``. nbgrader 0.9.6's ``OverwriteCells`` restores the source of locked
+    cells but crashes the whole run ("Inconsistent checksums") when the flags were edited, and
+    ``CheckCellMetadata`` fails on a changed cell type; after this step nbgrader restores the
+    test cells as usual. Returns a note per change."""
+    src = {}
+    for cell in source.get("cells", []):
+        md = cell.get("metadata", {}).get("nbgrader")
+        if isinstance(md, dict) and md.get("grade_id"):
+            src[md["grade_id"]] = cell
+    notes = []
+    for cell in nb.get("cells", []):
+        meta = cell.get("metadata", {})
+        md = meta.get("nbgrader")
+        if md is None:
+            continue
+        if not isinstance(md, dict) or md.get("grade_id") not in src:
+            # Not one of the instructor's cells (a renamed grade_id, made-up flags): a plain
+            # student cell for nbgrader, which would otherwise fail on it.
+            notes.append(f"{md.get('grade_id') if isinstance(md, dict) else md!r}: not in the source, "
+                         "nbgrader metadata removed")
+            del meta["nbgrader"]
+            continue
+        s = src[md["grade_id"]]
+        smd = s["metadata"]["nbgrader"]
+        if cell.get("cell_type") != s.get("cell_type"):
+            notes.append(f"{md['grade_id']}: cell type {cell.get('cell_type')} -> {s.get('cell_type')}")
+            cell["cell_type"] = s.get("cell_type")
+            if cell["cell_type"] == "code":
+                cell["outputs"], cell["execution_count"] = [], None
+            else:
+                cell.pop("outputs", None)
+                cell.pop("execution_count", None)
+        for k in PROTECTED_FLAGS:
+            if md.get(k) != smd.get(k):
+                notes.append(f"{md['grade_id']}: {k} {md.get(k)!r} -> {smd.get(k)!r}")
+                if k in smd:
+                    md[k] = smd[k]
+                else:
+                    md.pop(k, None)
+    return notes
