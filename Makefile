@@ -24,6 +24,9 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found; set PYTHON=...)"; exit 1; }
+	@command -v bwrap >/dev/null || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing bubblewrap (the grader's sandbox)"; apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; \
+	  else echo "WARNING: bubblewrap (bwrap) is missing: the grader refuses to run student code without it (sudo apt-get install bubblewrap)"; fi; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --disable-pip-version-check -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name genlab --display-name "Python 3 (genlab)" >/dev/null

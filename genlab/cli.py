@@ -6,6 +6,7 @@ import sys
 COMMANDS = {
     "release": ("genlab.release", "main", "rebuild solutions/ and chapters/ from authoring/"),
     "grade": ("genlab.grading.cli", "grade_main", "autograde one notebook (table or --json)"),
+    "grade-class": ("genlab.grading.batch", "main", "grade a class's submitted/ folder (CSV, gradebook, feedback)"),
     "bench": ("genlab.bench", "main", "time every solution notebook in QUICK and full mode"),
     "drill": ("genlab.questions.drill", "main", "interview flashcards with spaced repetition"),
     "questions": ("genlab.questions.cli", "main", "check or export the bilingual interview bank"),

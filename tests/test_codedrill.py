@@ -70,3 +70,27 @@ def test_cli_writes_a_drill(tmp_path, capsys):
     assert nb["metadata"]["genlab"]["drill"]["items"][0]["chapter"] == "02_vae"
     assert drill_main(["--code", "--chapter", "vae"]) == 2  # no --out
     assert "--out" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_drill_is_graded_by_the_hidden_tests(tmp_path):
+    """Reference answers score; a wrong likelihood (mean over pixels) loses its test and the ELBO's."""
+    import re
+
+    from nbcells import load
+
+    from genlab.grading.grade import grade_notebook
+
+    nb = codedrill.assemble(ROOT, ["02_vae"], n=2, seed=3)
+    assert _grade_ids(nb, "solution") == ["vae_gaussian_kl", "vae_bernoulli_log_likelihood", "vae_negative_elbo"]
+    answers = {ex.grade_id: ex.solution for ex in load(ROOT / "solutions/02_vae/vae_pytorch.ipynb")[1]}
+    answers["vae_bernoulli_log_likelihood"] = answers["vae_bernoulli_log_likelihood"].replace("torch.sum(", "torch.mean(")
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = re.sub(r"(?m)^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", "", answers[gid])
+    path = codedrill.write(nb, tmp_path / "my_drill.ipynb")
+    result = grade_notebook(path)
+    assert (result.assignment, result.notebook, result.max_score) == ("drill", "my_drill", 6.0)
+    scores = {t.grade_id: t.score for t in result.tests}
+    assert scores == {"vae_gaussian_kl_test": 2.0, "vae_bernoulli_log_likelihood_test": 0.0, "vae_negative_elbo_test": 0.0}
