@@ -264,7 +264,19 @@ def bwrap_args(dirs: SandboxDirs, extra_ro: list[Path] = (), limits: Limits | No
     a = ["bwrap", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
          "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
          "--hostname", "sandbox", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-         "--ro-bind", "/usr", "/usr"]
+         "--proc", "/proc", "--dev", "/dev"]
+    sized = limits is not None and sized_tmpfs()
+    size = str(limits.disk_mb << 20) if sized else ""
+    # The private /tmp and home come first: bubblewrap mounts in order, and a checkout, venv or
+    # Python that lives under /tmp (a CI clone, say) must be bound on top of the private /tmp,
+    # not hidden by it.
+    if sized:
+        # Private, size-capped tmpfs (charged to the kernel's memory cgroup): nothing the
+        # kernel writes lands on the host's disk but for its IPC socket directory.
+        a += ["--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", SANDBOX_HOME]
+    else:
+        a += ["--bind", str(dirs.tmp), "/tmp", "--bind", str(dirs.home), SANDBOX_HOME]
+    a += ["--ro-bind", "/usr", "/usr"]
     for name in ("bin", "sbin", "lib", "lib64", "lib32", "libx32"):
         p = Path("/") / name
         if p.is_symlink():
@@ -280,19 +292,13 @@ def bwrap_args(dirs: SandboxDirs, extra_ro: list[Path] = (), limits: Limits | No
     for p in extra_ro:
         p = Path(p).resolve()
         a += ["--ro-bind", str(p), str(p)]
-    a += ["--proc", "/proc", "--dev", "/dev"]
-    if limits is not None and sized_tmpfs():
-        # Private, size-capped tmpfs (charged to the kernel's memory cgroup): nothing the
-        # kernel writes lands on the host's disk but for its IPC socket directory. The
-        # chapter's files are bound read-only into the working directory.
-        size = str(limits.disk_mb << 20)
-        a += ["--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", SANDBOX_HOME,
-              "--size", size, "--tmpfs", str(dirs.cwd)]
+    if sized:
+        # The working directory: a private tmpfs with the chapter's files bound read-only.
+        a += ["--size", size, "--tmpfs", str(dirs.cwd)]
         for item in sorted(dirs.scratch.iterdir()):
             a += ["--ro-bind", str(item), str(dirs.cwd / item.name)]
     else:
-        a += ["--bind", str(dirs.tmp), "/tmp", "--bind", str(dirs.home), SANDBOX_HOME,
-              "--bind", str(dirs.scratch), str(dirs.cwd)]
+        a += ["--bind", str(dirs.scratch), str(dirs.cwd)]
     a += ["--bind", str(dirs.runtime), str(dirs.runtime),
           "--chdir", str(dirs.cwd),
           "--setenv", "HOME", SANDBOX_HOME, "--setenv", "TMPDIR", "/tmp",
