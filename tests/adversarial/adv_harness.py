@@ -225,3 +225,28 @@ def check(case: Case, out: Outcome) -> None:
     assert out.sentinel_alive, where
     assert out.survivors == [], where
     assert not out.course_changed, where
+
+
+def corpus_part(index: int, parts: int = 3):
+    """The fixture and the test of one slice of the corpus (``CASES[index::parts]``), for a test module.
+
+    The corpus is split over several modules so that pytest-xdist (``--dist loadfile``) grades the
+    slices on different workers; each slice is graded once, two submissions at a time, by a
+    module-scoped fixture, and each case then checks its own outcome and the host.
+    """
+    import pytest
+
+    from adv_corpus import CASES
+
+    part = CASES[index::parts]
+
+    @pytest.fixture(scope="module")
+    def outcomes(tmp_path_factory):
+        return run_all(part, tmp_path_factory.mktemp("adversarial"))
+
+    @pytest.mark.slow
+    @pytest.mark.parametrize("case", part, ids=[c.name for c in part])
+    def test_case(case, outcomes):
+        check(case, outcomes.get(case.name))
+
+    return outcomes, test_case
