@@ -57,3 +57,26 @@ def run(framework: str, exercises: list[Exercise], replace: dict[str, str] | Non
         except BaseException as err:  # noqa: BLE001 - a test cell may raise anything
             results[ex.test_id] = (traceback.format_exception_only(type(err), err)[-1].strip())[:300]
     return results
+
+
+def mutate(source: str, edits, framework: str, name: str) -> str:
+    """Apply a wrong answer's (old, new) text edits (a list, or a dict keyed by framework) to ``source``."""
+    wrong = source
+    for old, new in (edits[framework] if isinstance(edits, dict) else edits):
+        assert old in wrong, f"mutant {name!r} does not apply to the {framework} solution: {old!r} not found"
+        wrong = wrong.replace(old, new)
+    assert wrong != source, f"mutant {name!r} changes nothing"
+    return wrong
+
+
+def check_mutant(framework: str, exercises: list[Exercise], grade_id: str, name: str, edits,
+                 depends: dict[str, set[str]] | None = None) -> None:
+    """The wrong answer fails its own exercise's test and no test except those in ``depends``
+    ({test id: exercises whose functions that test calls})."""
+    source = next(ex.solution for ex in exercises if ex.grade_id == grade_id)
+    results = run(framework, exercises, {grade_id: mutate(source, edits, framework, name)})
+    own = f"{grade_id}_test"
+    assert results[own] is not None, f"{framework}: the test of {grade_id} passes the wrong answer {name!r}"
+    for test_id, error in results.items():
+        if test_id != own and grade_id not in (depends or {}).get(test_id, ()):
+            assert error is None, f"{framework}: wrong {grade_id} ({name}) also failed {test_id}: {error}"

@@ -6,7 +6,7 @@ every test; each wrong answer fails the test of its exercise and no other.
 """
 import pytest
 
-from nbcells import ROOT, load, run
+from nbcells import ROOT, check_mutant, load, run
 
 pytest.importorskip("torch")
 pytest.importorskip("tensorflow")
@@ -92,15 +92,4 @@ def test_at_least_four_mutants_per_exercise():
 @pytest.mark.parametrize("grade_id,name,edits", MUTANTS, ids=[f"{m[0]}: {m[1]}" for m in MUTANTS])
 def test_wrong_answer_is_caught(chapter, grade_id, name, edits):
     fw, exercises = chapter
-    source = next(ex.solution for ex in exercises if ex.grade_id == grade_id)
-    wrong = source
-    for old, new in (edits[fw] if isinstance(edits, dict) else edits):
-        assert old in wrong, f"mutant {name!r} does not apply to the {fw} solution: {old!r} not found"
-        wrong = wrong.replace(old, new)
-    assert wrong != source
-    results = run(fw, exercises, {grade_id: wrong})
-    own = f"{grade_id}_test"
-    assert results[own] is not None, f"{fw}: the test of {grade_id} passes the wrong answer {name!r}"
-    for test_id, error in results.items():
-        if test_id != own:
-            assert error is None, f"{fw}: wrong {grade_id} ({name}) also failed {test_id}: {error}"
+    check_mutant(fw, exercises, grade_id, name, edits)

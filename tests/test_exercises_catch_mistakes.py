@@ -6,7 +6,7 @@ exercise and leaves the tests of unrelated exercises passing.
 """
 import pytest
 
-from nbcells import ROOT, load, run
+from nbcells import ROOT, check_mutant, load, run
 
 pytest.importorskip("torch")
 pytest.importorskip("tensorflow")
@@ -80,14 +80,4 @@ def test_reference_solutions_pass_every_test(chapter):
 @pytest.mark.parametrize("grade_id,name,edits", MUTANTS, ids=[f"{m[0]}: {m[1]}" for m in MUTANTS])
 def test_wrong_answer_is_caught(chapter, grade_id, name, edits):
     fw, exercises = chapter
-    source = next(ex.solution for ex in exercises if ex.grade_id == grade_id)
-    wrong = source
-    for old, new in (edits[fw] if isinstance(edits, dict) else edits):
-        assert old in wrong, f"mutant {name!r} does not apply to the {fw} solution: {old!r} not found"
-        wrong = wrong.replace(old, new)
-    results = run(fw, exercises, {grade_id: wrong})
-    own = f"{grade_id}_test"
-    assert results[own] is not None, f"{fw}: the test of {grade_id} passes the wrong answer {name!r}"
-    for test_id, error in results.items():
-        if test_id != own and grade_id not in DEPENDS.get(test_id, ()):
-            assert error is None, f"{fw}: wrong {grade_id} ({name}) also failed {test_id}: {error}"
+    check_mutant(fw, exercises, grade_id, name, edits, DEPENDS)
