@@ -1,6 +1,7 @@
 """TensorFlow/Keras 3 plumbing with the same names and signatures as ``genlab.torch``."""
 from __future__ import annotations
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -8,7 +9,10 @@ from genlab.config import seed_everything
 from genlab.tf.models import MLP, get_weights, set_weights
 
 __all__ = ["device", "make_loader", "to_numpy", "to_tensor", "seed_everything", "MLP", "get_weights",
-           "set_weights", "grad_of", "to_labels"]
+           "set_weights", "grad_of", "to_labels", "to_images", "images_to_numpy", "flat", "param_grads",
+           "make_sgd", "CHANNEL_AXIS"]
+
+CHANNEL_AXIS = -1  # Keras images are (N, H, W, C)
 
 
 def device() -> str:
@@ -72,3 +76,44 @@ def grad_of(fn, *inputs):
 def to_labels(array, device_=None) -> tf.Tensor:
     """Integer class labels -> an int64 tensor (what ``tf.one_hot`` and embeddings expect)."""
     return to_tensor(array, dtype=tf.int64, device_=device_)
+
+
+def to_images(array, dtype=tf.float32, device_=None) -> tf.Tensor:
+    """NumPy images in the framework-neutral layout (N, H, W, C) -> a Keras (N, H, W, C) tensor."""
+    arr = np.asarray(array)
+    if arr.ndim != 4:
+        raise ValueError(f"to_images wants (N, H, W, C) arrays, got shape {arr.shape}")
+    return to_tensor(arr, dtype=dtype, device_=device_)
+
+
+def images_to_numpy(tensor) -> np.ndarray:
+    """A Keras (N, H, W, C) image tensor -> NumPy (N, H, W, C), the inverse of :func:`to_images`."""
+    arr = to_numpy(tensor)
+    if arr.ndim != 4:
+        raise ValueError(f"images_to_numpy wants a 4-D image batch, got shape {arr.shape}")
+    return arr
+
+
+def flat(x) -> tf.Tensor:
+    """(N, ...) -> (N, prod(...)), keeping the graph."""
+    return tf.reshape(x, (tf.shape(x)[0], -1))
+
+
+def param_grads(fn, model) -> list:
+    """Gradients of ``sum(fn())`` with respect to ``model``'s trainable variables, as NumPy arrays
+    in the order of :func:`get_weights` (None where no gradient reaches a weight). ``fn`` runs inside a
+    recording tape."""
+    from genlab.tf.models import _denses
+    variables = [v for layer in _denses(model) for v in (layer.kernel, layer.bias)]
+    with tf.GradientTape() as tape:
+        out = fn()
+        if not isinstance(out, (tf.Tensor, tf.Variable)):
+            return [None] * len(variables)
+        total = tf.reduce_sum(out)
+    grads = tape.gradient(total, variables)
+    return [None if g is None else np.asarray(tf.convert_to_tensor(g).numpy()) for g in grads]
+
+
+def make_sgd(model, lr: float):
+    """Plain SGD (no momentum): one ``apply_gradients`` moves each weight by -lr * grad."""
+    return keras.optimizers.SGD(learning_rate=lr)

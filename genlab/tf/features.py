@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from genlab.metrics import digits as _spec
+from genlab.tf import models as _models
 
 __all__ = ["DigitsClassifier", "load_pretrained", "get_weights", "set_weights"]
 
@@ -66,25 +67,15 @@ class DigitsClassifier(keras.Model):
         return self._run(images, lambda t: tf.nn.softmax(self(t), axis=-1), batch_size)
 
 
-def _layers(model: DigitsClassifier) -> list:
-    return [model.conv1, model.conv2, model.conv3, model.fc, model.out]
-
-
 def get_weights(model: DigitsClassifier) -> list[np.ndarray]:
     """Weights in the Keras layout of ``genlab.metrics.digits.LAYOUT``."""
-    out: list[np.ndarray] = []
-    for layer in _layers(model):
-        out += [np.array(layer.kernel.numpy()), np.array(layer.bias.numpy())]
-    return out
+    return _models.get_weights(model)
 
 
 def set_weights(model: DigitsClassifier, weights: Sequence[np.ndarray]) -> DigitsClassifier:
     """Load weights in the layout :func:`get_weights` returns (shapes are checked)."""
     _spec.check_layout(weights)
-    for layer, kernel, bias in zip(_layers(model), weights[0::2], weights[1::2]):
-        layer.kernel.assign(np.asarray(kernel, dtype=np.float32))
-        layer.bias.assign(np.asarray(bias, dtype=np.float32))
-    return model
+    return _models.set_weights(model, weights)
 
 
 def load_pretrained(path=None) -> DigitsClassifier:

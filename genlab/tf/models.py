@@ -1,7 +1,7 @@
 """Small reference models in Keras 3 (mirrors ``genlab.torch.models`` name for name).
 
-Weights travel as a list of NumPy arrays: ``kernel`` (in, out) then ``bias`` per Dense layer,
-which is Keras's own layout (PyTorch's ``nn.Linear`` stores the transpose).
+Weights travel as a list of NumPy arrays: ``kernel`` then ``bias`` per Dense / Conv2D layer, in
+Keras's own layout ((in, out) and (kh, kw, in, out)); ``genlab.torch.models`` converts PyTorch's.
 """
 from __future__ import annotations
 
@@ -40,11 +40,11 @@ class MLP(keras.Model):
 
 
 def _denses(model) -> list:
-    return [layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, keras.layers.Dense)]
+    return [layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D))]
 
 
 def get_weights(model) -> list[np.ndarray]:
-    """[kernel (in, out), bias (out,)] for every Dense layer, in order."""
+    """[kernel, bias] for every Dense / Conv2D layer, in order."""
     out: list[np.ndarray] = []
     for d in _denses(model):
         out += [np.array(d.kernel.numpy()), np.array(d.bias.numpy())]

@@ -11,7 +11,10 @@ from genlab.config import seed_everything
 from genlab.torch.models import MLP, get_weights, set_weights
 
 __all__ = ["device", "make_loader", "to_numpy", "to_tensor", "seed_everything", "MLP", "get_weights",
-           "set_weights", "grad_of", "to_labels"]
+           "set_weights", "grad_of", "to_labels", "to_images", "images_to_numpy", "flat", "param_grads",
+           "make_sgd", "CHANNEL_AXIS"]
+
+CHANNEL_AXIS = 1  # PyTorch images are (N, C, H, W)
 
 
 def device() -> torch.device:
@@ -67,3 +70,43 @@ def grad_of(fn, *inputs):
 def to_labels(array, device_=None) -> torch.Tensor:
     """Integer class labels -> an int64 tensor (what ``one_hot`` and embeddings expect)."""
     return torch.as_tensor(np.asarray(array), dtype=torch.int64, device=device_)
+
+
+def to_images(array, dtype=torch.float32, device_=None) -> torch.Tensor:
+    """NumPy images in the framework-neutral layout (N, H, W, C) -> a PyTorch (N, C, H, W) tensor."""
+    arr = np.asarray(array)
+    if arr.ndim != 4:
+        raise ValueError(f"to_images wants (N, H, W, C) arrays, got shape {arr.shape}")
+    return to_tensor(arr.transpose(0, 3, 1, 2), dtype=dtype, device_=device_)
+
+
+def images_to_numpy(tensor) -> np.ndarray:
+    """A PyTorch (N, C, H, W) image tensor -> NumPy (N, H, W, C), the inverse of :func:`to_images`."""
+    arr = to_numpy(tensor)
+    if arr.ndim != 4:
+        raise ValueError(f"images_to_numpy wants a 4-D image batch, got shape {arr.shape}")
+    return arr.transpose(0, 2, 3, 1)
+
+
+def flat(x: torch.Tensor) -> torch.Tensor:
+    """(N, ...) -> (N, prod(...)), keeping the graph."""
+    return x.reshape(x.shape[0], -1)
+
+
+def param_grads(fn, model: torch.nn.Module) -> list:
+    """Gradients of ``sum(fn())`` with respect to ``model``'s weights, as NumPy arrays in the order and the
+    (Keras) layout of :func:`get_weights`: None where no gradient reaches a weight, or everywhere when the
+    output has no graph. ``.grad`` fields are left untouched."""
+    from genlab.torch.models import _linears, _to_keras
+    params = [p for layer in _linears(model) for p in (layer.weight, layer.bias)]
+    out = fn()
+    if not isinstance(out, torch.Tensor) or not out.requires_grad:
+        return [None] * len(params)
+    grads = torch.autograd.grad(out.sum(), params, allow_unused=True)
+    return [None if g is None else _to_keras(g.detach().cpu().numpy()) if g.dim() > 1 else g.detach().cpu().numpy()
+            for g in grads]
+
+
+def make_sgd(model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
+    """Plain SGD (no momentum) over ``model``'s parameters: one step moves each weight by -lr * grad."""
+    return torch.optim.SGD(model.parameters(), lr=lr)

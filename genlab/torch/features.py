@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from genlab.metrics import digits as _spec
+from genlab.torch import models as _models
 
 __all__ = ["DigitsClassifier", "load_pretrained", "get_weights", "set_weights"]
 
@@ -82,30 +83,15 @@ class _Embed(nn.Module):
         return self.model.embed(x)
 
 
-def _layers(model: DigitsClassifier) -> list[nn.Module]:
-    return [model.conv1, model.conv2, model.conv3, model.fc, model.out]
-
-
 def get_weights(model: DigitsClassifier) -> list[np.ndarray]:
     """Weights in the Keras layout of ``genlab.metrics.digits.LAYOUT`` (conv (kh, kw, in, out), dense (in, out))."""
-    out: list[np.ndarray] = []
-    for layer in _layers(model):
-        w = layer.weight.detach().cpu().numpy()
-        kernel = w.transpose(2, 3, 1, 0) if w.ndim == 4 else w.T
-        out += [np.ascontiguousarray(kernel, dtype=np.float32), layer.bias.detach().cpu().numpy().astype(np.float32)]
-    return out
+    return [w.astype(np.float32) for w in _models.get_weights(model)]
 
 
-@torch.no_grad()
 def set_weights(model: DigitsClassifier, weights: Sequence[np.ndarray]) -> DigitsClassifier:
     """Load weights in the layout :func:`get_weights` returns (shapes are checked)."""
     _spec.check_layout(weights)
-    for layer, kernel, bias in zip(_layers(model), weights[0::2], weights[1::2]):
-        kernel = np.asarray(kernel)
-        w = kernel.transpose(3, 2, 0, 1) if kernel.ndim == 4 else kernel.T
-        layer.weight.copy_(torch.as_tensor(np.ascontiguousarray(w), dtype=layer.weight.dtype))
-        layer.bias.copy_(torch.as_tensor(np.asarray(bias), dtype=layer.bias.dtype))
-    return model
+    return _models.set_weights(model, weights)
 
 
 def load_pretrained(path=None) -> DigitsClassifier:

@@ -1,8 +1,9 @@
 """Small reference models in PyTorch (``genlab.tf.models`` mirrors every name).
 
-Weights travel between frameworks as a list of NumPy arrays in the Keras layout
-(``kernel`` of shape (in, out), then ``bias``), layer by layer; ``nn.Linear`` stores its
-weight as (out, in), so it is transposed here.
+Weights travel between frameworks as a list of NumPy arrays in the Keras layout, layer by layer
+(``nn.Linear`` and ``nn.Conv2d`` in registration order): ``kernel`` then ``bias``. A Linear kernel is
+(in, out) (``nn.Linear`` stores the transpose); a Conv2d kernel is (kh, kw, in, out) (PyTorch
+stores (out, in, kh, kw)).
 """
 from __future__ import annotations
 
@@ -35,15 +36,24 @@ class MLP(nn.Module):
         return self.net(x)
 
 
-def _linears(model: nn.Module) -> list[nn.Linear]:
-    return [m for m in model.modules() if isinstance(m, nn.Linear)]
+def _linears(model: nn.Module) -> list[nn.Module]:
+    return [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+
+
+def _to_keras(weight: np.ndarray) -> np.ndarray:
+    return weight.T if weight.ndim == 2 else weight.transpose(2, 3, 1, 0)
+
+
+def _from_keras(kernel: np.ndarray) -> np.ndarray:
+    return kernel.T if kernel.ndim == 2 else kernel.transpose(3, 2, 0, 1)
 
 
 def get_weights(model: nn.Module) -> list[np.ndarray]:
-    """[kernel (in, out), bias (out,)] for every Linear layer, in order."""
+    """[kernel, bias] for every Linear / Conv2d layer, in order, in the Keras layout."""
     out: list[np.ndarray] = []
     for lin in _linears(model):
-        out += [lin.weight.detach().cpu().numpy().T.copy(), lin.bias.detach().cpu().numpy().copy()]
+        out += [np.ascontiguousarray(_to_keras(lin.weight.detach().cpu().numpy())),
+                lin.bias.detach().cpu().numpy().copy()]
     return out
 
 
@@ -55,9 +65,10 @@ def set_weights(model: nn.Module, weights: Sequence[np.ndarray]) -> nn.Module:
         raise ValueError(f"expected {2 * len(lins)} arrays, got {len(weights)}")
     for lin, kernel, bias in zip(lins, weights[0::2], weights[1::2]):
         kernel, bias = np.asarray(kernel), np.asarray(bias)
-        if kernel.shape != tuple(lin.weight.shape[::-1]) or bias.shape != tuple(lin.bias.shape):
+        want = _to_keras(np.empty(tuple(lin.weight.shape), np.float32)).shape
+        if kernel.shape != want or bias.shape != tuple(lin.bias.shape):
             raise ValueError(f"shape mismatch: got {kernel.shape}/{bias.shape}, layer wants "
-                             f"{tuple(lin.weight.shape[::-1])}/{tuple(lin.bias.shape)}")
-        lin.weight.copy_(torch.as_tensor(kernel.T, dtype=lin.weight.dtype))
+                             f"{want}/{tuple(lin.bias.shape)}")
+        lin.weight.copy_(torch.as_tensor(np.ascontiguousarray(_from_keras(kernel)), dtype=lin.weight.dtype))
         lin.bias.copy_(torch.as_tensor(bias, dtype=lin.bias.dtype))
     return model
