@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PRELUDE = {"pytorch": "import math\nimport numpy as np\nimport torch\n",
-           "tensorflow": "import math\nimport numpy as np\nimport tensorflow as tf\n"}
+# what the chapters' setup cells import and their solutions use
+PRELUDE = {"pytorch": "import math\nimport numpy as np\nimport torch\nimport torch.nn.functional as F\n"
+                      "from genlab.torch import to_numpy\n",
+           "tensorflow": "import math\nimport numpy as np\nimport tensorflow as tf\nfrom genlab.tf import to_numpy\n"}
 
 
 @dataclass
@@ -80,3 +82,40 @@ def check_mutant(framework: str, exercises: list[Exercise], grade_id: str, name:
     for test_id, error in results.items():
         if test_id != own and grade_id not in (depends or {}).get(test_id, ()):
             assert error is None, f"{framework}: wrong {grade_id} ({name}) also failed {test_id}: {error}"
+
+
+def mutation_tests(notebooks: dict[str, Path], mutants: list, depends: dict[str, set[str]] | None = None,
+                   grade_ids: list[str] | None = None, min_per_exercise: int = 4):
+    """The test functions of a chapter's mutation module: a module-scoped ``chapter`` fixture over
+    ``notebooks`` ({framework: solution notebook}), the reference passing every test (with exactly
+    ``grade_ids`` in order when given, else at least 6 exercises), at least ``min_per_exercise`` wrong
+    answers per exercise, and each wrong answer in ``mutants`` caught (see :func:`check_mutant`).
+
+    Use: ``chapter, test_a, test_b, test_c = mutation_tests(NOTEBOOKS, MUTANTS, DEPENDS)`` at module level.
+    """
+    import pytest
+
+    @pytest.fixture(scope="module", params=list(notebooks))
+    def chapter(request):
+        fw, exercises, _ = load(notebooks[request.param])
+        return fw, exercises
+
+    def test_reference_solutions_pass_every_test(chapter):
+        fw, exercises = chapter
+        if grade_ids is not None:
+            assert [ex.grade_id for ex in exercises] == grade_ids
+        assert len(exercises) >= 6
+        assert run(fw, exercises) == {ex.test_id: None for ex in exercises}
+
+    def test_enough_wrong_answers_per_exercise(chapter):
+        counts = {ex.grade_id: 0 for ex in chapter[1]}
+        for grade_id, _, _ in mutants:
+            counts[grade_id] += 1
+        assert min(counts.values()) >= min_per_exercise, counts
+
+    @pytest.mark.parametrize("grade_id,name,edits", mutants, ids=[f"{m[0]}: {m[1]}" for m in mutants])
+    def test_wrong_answer_is_caught(chapter, grade_id, name, edits):
+        fw, exercises = chapter
+        check_mutant(fw, exercises, grade_id, name, edits, depends)
+
+    return chapter, test_reference_solutions_pass_every_test, test_enough_wrong_answers_per_exercise, test_wrong_answer_is_caught

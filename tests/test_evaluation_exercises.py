@@ -6,7 +6,7 @@ every test; each wrong answer fails the test of its exercise and no other.
 """
 import pytest
 
-from nbcells import ROOT, check_mutant, load, run
+from nbcells import ROOT, mutation_tests
 
 pytest.importorskip("torch")
 pytest.importorskip("tensorflow")
@@ -69,27 +69,6 @@ MUTANTS = [
 ]
 
 
-@pytest.fixture(scope="module", params=list(NOTEBOOKS))
-def chapter(request):
-    fw, exercises, _ = load(NOTEBOOKS[request.param])
-    return fw, exercises
-
-
-def test_reference_solutions_pass_every_test(chapter):
-    fw, exercises = chapter
-    assert [ex.grade_id for ex in exercises] == ["eval_frechet_distance", "eval_kid_unbiased", "eval_inception_score",
-                                                 "eval_knn_precision_recall", "eval_psnr", "eval_ssim"]
-    assert run(fw, exercises) == {ex.test_id: None for ex in exercises}
-
-
-def test_at_least_four_mutants_per_exercise():
-    counts = {}
-    for grade_id, _, _ in MUTANTS:
-        counts[grade_id] = counts.get(grade_id, 0) + 1
-    assert len(counts) == 6 and min(counts.values()) >= 4, counts
-
-
-@pytest.mark.parametrize("grade_id,name,edits", MUTANTS, ids=[f"{m[0]}: {m[1]}" for m in MUTANTS])
-def test_wrong_answer_is_caught(chapter, grade_id, name, edits):
-    fw, exercises = chapter
-    check_mutant(fw, exercises, grade_id, name, edits)
+chapter, test_reference_solutions_pass_every_test, test_enough_wrong_answers_per_exercise, test_wrong_answer_is_caught = \
+    mutation_tests(NOTEBOOKS, MUTANTS, grade_ids=["eval_frechet_distance", "eval_kid_unbiased", "eval_inception_score",
+                                                  "eval_knn_precision_recall", "eval_psnr", "eval_ssim"])

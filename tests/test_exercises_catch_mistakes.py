@@ -6,7 +6,7 @@ exercise and leaves the tests of unrelated exercises passing.
 """
 import pytest
 
-from nbcells import ROOT, check_mutant, load, run
+from nbcells import ROOT, mutation_tests
 
 pytest.importorskip("torch")
 pytest.importorskip("tensorflow")
@@ -65,19 +65,5 @@ MUTANTS = [
 ]
 
 
-@pytest.fixture(scope="module", params=list(NOTEBOOKS))
-def chapter(request):
-    fw, exercises, _ = load(NOTEBOOKS[request.param])
-    return fw, exercises
-
-
-def test_reference_solutions_pass_every_test(chapter):
-    fw, exercises = chapter
-    assert len(exercises) >= 6
-    assert run(fw, exercises) == {ex.test_id: None for ex in exercises}
-
-
-@pytest.mark.parametrize("grade_id,name,edits", MUTANTS, ids=[f"{m[0]}: {m[1]}" for m in MUTANTS])
-def test_wrong_answer_is_caught(chapter, grade_id, name, edits):
-    fw, exercises = chapter
-    check_mutant(fw, exercises, grade_id, name, edits, DEPENDS)
+chapter, test_reference_solutions_pass_every_test, test_enough_wrong_answers_per_exercise, test_wrong_answer_is_caught = \
+    mutation_tests(NOTEBOOKS, MUTANTS, DEPENDS)
