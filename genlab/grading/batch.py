@@ -11,7 +11,8 @@ temporary course), ``--jobs N`` at a time, with a progress bar on stderr. Result
 * **Resumable**: a notebook whose row is already in ``--out`` for the same file contents
   (``sha256``) is skipped, unless ``--force`` or its status was ``grader_failure``.
 * **Gradebook**: nbgrader's SQLite gradebook (``--db``, default ``gradebook.db`` next to the
-  CSV); any SQLAlchemy URL works (``postgresql://user@host/db``). Every graded notebook's test
+  CSV); any SQLAlchemy URL works (``postgresql+pg8000://user@host/db``; a bare ``postgresql://``
+  uses the pinned pg8000 driver when psycopg2 is not installed). Every graded notebook's test
   cells get their ``auto_score``; a notebook without a grade gets 0 in every test cell (never
   an old score).
 * ``--feedback DIR``: ``DIR/<student>/<chapter>/<notebook>.html`` without hidden tests.
@@ -162,6 +163,19 @@ def autograded_cells(source: Path) -> list[tuple[str, float]]:
     return out
 
 
+def gradebook_url(url: str) -> str:
+    """``postgresql://`` (or ``postgres://``) without a driver means SQLAlchemy's default,
+    psycopg2, which genlab does not install: use the pinned pure-Python pg8000 instead when
+    psycopg2 is missing. Any other URL (``postgresql+psycopg://``, ``sqlite:///``) is kept."""
+    import importlib.util
+
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme in ("postgresql", "postgres") and importlib.util.find_spec("psycopg2") is None \
+            and importlib.util.find_spec("pg8000") is not None:
+        return "postgresql+pg8000://" + rest
+    return url
+
+
 class ClassGradebook:
     """nbgrader's gradebook (any SQLAlchemy URL) with the grades of a batch."""
 
@@ -173,7 +187,7 @@ class ClassGradebook:
         if db_url.startswith("sqlite:///") and not Path(db_url[len("sqlite:///"):]).exists():
             Path(db_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
             create_gradebook(db_url)
-        self.gb = Gradebook(db_url)
+        self.gb = Gradebook(gradebook_url(db_url))
         self.course = course
         self._known: set[tuple[str, str]] = set()
 
