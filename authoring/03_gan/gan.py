@@ -685,9 +685,17 @@ for name in RING_RUNS:
     report(f"gan/ring_{key}_seconds", float(np.mean([r["seconds"] for r in runs])), "s")
 
 # %% [markdown]
-# **What the table shows (full mode; QUICK runs are too short to judge).** One full PyTorch run, seeds 0/1/2, for reference: plain 7/8/8 modes (HQ 92-96%); D too fast 5/1/4 modes; R1 8/8/8 modes (HQ 87-91%); WGAN-GP 8/8 modes, 71% HQ after 5,000 generator steps (25,000 critic steps, the slowest run by far).
+# **What the table shows (full mode; QUICK runs are too short to judge).** Two full runs for reference, modes covered for seeds 0/1/2 (HQ share):
+#
+# | run | PyTorch | TensorFlow |
+# |---|---|---|
+# | plain | 7/8/8 (92-96%) | 6/8/8 (89-94%) |
+# | D too fast | 5/1/4 (71-100%) | 2/8/6 (76-90%) |
+# | R1 | 8/8/8 (87-91%) | 8/8/8 (89-93%) |
+# | WGAN-GP (seed 0) | 8 (71%) | 8 (64%) |
+#
 # - The **plain** GAN's samples are sharp (high HQ share) but it can lose a mode for good: a mode that $D$ has learned to reject early stops receiving samples, and nothing in the loss brings them back.
-# - **D too fast** collapses reliably: the discriminator's verdicts change faster than the generator can follow, so the generator chases the few modes $D$ currently accepts (its loss climbs while $D$'s stays far below $2\log 2$). TTUR also gives $D$ the larger learning rate, but by a modest factor; how much imbalance a pair tolerates depends on the networks and the data, so watch the losses and the samples.
+# - **D too fast** collapses in five of six runs (one TensorFlow seed kept all 8 modes, which is why we look at three seeds): the discriminator's verdicts change faster than the generator can follow, so the generator chases the few modes $D$ currently accepts (its loss climbs while $D$'s stays far below $2\log 2$). TTUR also gives $D$ the larger learning rate, but by a modest factor; how much imbalance a pair tolerates depends on the networks and the data, so watch the losses and the samples.
 # - **R1** stops $D$ from building steep walls at the real data (its gradient there is penalised), which damps the oscillation around the equilibrium that makes plain GANs overshoot and drop modes (Mescheder et al. prove local convergence with it): all 8 modes on every seed with a high HQ share. It is the stabilised GAN of this chapter.
 # - **WGAN-GP** also covers all modes (the critic's gradient does not vanish when the supports are disjoint), but its samples stay blurrier around each mode in this budget: the Wasserstein distance charges a sample by how far it must move, so a sample just outside $3\sigma$ costs almost nothing, and the 1-Lipschitz critic cannot carve sharp peaks. It also costs five critic steps, each with a double backward pass, per generator step.
 
@@ -711,7 +719,7 @@ plt.show()
 # %% [markdown]
 # ### Reading the loss curves · 损失曲线怎么看
 #
-# At the equilibrium $D \equiv \tfrac12$ the discriminator loss (two cross-entropies) is $2\log 2 \approx 1.39$ and the non-saturating generator loss is $\log 2 \approx 0.69$ (dashed lines). A **healthy** run hovers around them with noise. When the discriminator **wins** (its loss well below $2\log 2$, here 0.6-0.9, while the generator's loss climbs to 2-3), the generator receives gradients that only say "move away from here": it chases the few modes $D$ currently rates as real, the classic route to collapse. A discriminator loss exactly at 0 means $D$ separates perfectly and $G$ learns nothing; a collapse does not need to go that far. A WGAN critic's loss is different: $-(\text{critic loss})$ estimates the Wasserstein distance and should shrink towards 0 as training succeeds.
+# At the equilibrium $D \equiv \tfrac12$ the discriminator loss (two cross-entropies) is $2\log 2 \approx 1.39$ and the non-saturating generator loss is $\log 2 \approx 0.69$ (dashed lines). A **healthy** run hovers around them with noise. When the discriminator **wins** (its loss well below $2\log 2$, here 0.6-1.0, while the generator's loss climbs to about 2), the generator receives gradients that only say "move away from here": it chases the few modes $D$ currently rates as real, the classic route to collapse. A discriminator loss exactly at 0 means $D$ separates perfectly and $G$ learns nothing; a collapse does not need to go that far. A WGAN critic's loss is different: $-(\text{critic loss})$ estimates the Wasserstein distance and should shrink towards 0 as training succeeds.
 
 # %%
 def smooth(values, window=pick(200, 20)):
@@ -844,7 +852,7 @@ def train_dcgan(epochs, conditional=False, lr=DIG_LR, seed=SEED, snapshot_epochs
     return G, hist, snaps
 
 # %% [markdown]
-# Train the unconditional DCGAN and watch a fixed set of 40 codes over training. Quality is measured as in Chapter 09: the Fréchet distance (FD) between 1,000 samples and the 297 test digits in the feature space of the course's digits classifier; the floor is the FD of 297 real training digits against the same test digits.
+# Train the unconditional DCGAN and watch a fixed set of 40 codes over training. Quality is measured as in Chapter 09: the Fréchet distance (FD) between 1,000 samples and the 297 test digits in the feature space of the course's digits classifier; the floor is the FD of 1,000 real training digits against the same test digits (the same sample size as the models': the FD's bias depends on it, Chapter 09).
 
 # %%
 from genlab.metrics import digits_features, digits_probs, frechet_distance, precision_recall
@@ -862,7 +870,8 @@ fig.tight_layout(); plt.show()
 
 eval_rng = np.random.default_rng(SEED + 7)
 f_test = digits_features(dig_test.x)
-f_floor = digits_features(dig_train.x[eval_rng.choice(len(dig_train.x), len(dig_test.x), replace=False)])
+floor_rng = np.random.default_rng(SEED + 8)  # 1,000 real digits: the same sample size as the models (FD depends on N)
+f_floor = digits_features(dig_train.x[floor_rng.choice(len(dig_train.x), 1000, replace=False)])
 fd_floor = frechet_distance(f_floor, f_test)
 dcgan_samples = to_unit(generate(G_dc, eval_rng.standard_normal((1000, Z_DIG)).astype(np.float32)))
 fd_dcgan = frechet_distance(digits_features(dcgan_samples), f_test)
@@ -1308,7 +1317,7 @@ fig.tight_layout(); plt.show()
 # | super-resolution PSNR / SSIM vs bicubic, content and adversarial | Section 6 |
 #
 # - $D^* = p_\text{data}/(p_\text{data} + p_g)$; with it the minimax value is $2\,\mathrm{JS} - \log 4$. Train $G$ with the non-saturating loss, everything from logits.
-# - Mode collapse is measurable (modes covered, high-quality share); a discriminator that learns much faster than the generator is a reliable way to cause it, and a smooth critic (gradient penalty) a reliable way to avoid it.
+# - Mode collapse is measurable (modes covered, high-quality share); a discriminator that learns much faster than the generator usually causes it, and a gradient penalty on $D$ (R1 here, WGAN-GP's on interpolates) prevented it in every run.
 # - Conditioning = give both networks the label; check it with an independent classifier.
 # - Super-resolution: pixel shuffle at low resolution, residual over bicubic, content loss first; an adversarial term trades PSNR for texture.
 #
