@@ -94,3 +94,13 @@ def one_hot(y: np.ndarray, num_classes: int = 10) -> np.ndarray:
     out = np.zeros((len(y), num_classes), dtype=np.float32)
     out[np.arange(len(y)), y] = 1.0
     return out
+
+
+def epoch_batches(n: int, batch_size: int, rng: np.random.Generator):
+    """Index batches of one epoch over ``n`` examples: a fresh permutation from ``rng``, the last
+    partial batch dropped (so every step sees ``batch_size`` examples)."""
+    if n < batch_size:
+        raise ValueError(f"need at least batch_size={batch_size} samples, got {n}")
+    perm = rng.permutation(n)
+    for i in range(n // batch_size):
+        yield perm[i * batch_size:(i + 1) * batch_size]

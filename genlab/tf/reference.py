@@ -13,21 +13,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from genlab.data import epoch_batches as _batches
 from genlab.tf import MLP, device, images_to_numpy, to_images
 from genlab.tf.gan import ConvDiscriminator, ConvGenerator
 
 __all__ = ["train_vae", "train_dcgan", "GAN_Z_DIM"]
 
 GAN_Z_DIM = 32  # latent size of the reference DCGAN (ConvGenerator(32))
-
-
-def _batches(n: int, batch_size: int, rng: np.random.Generator):
-    """Index batches of one epoch (a fresh permutation; the last partial batch is dropped)."""
-    if n < batch_size:
-        raise ValueError(f"need at least batch_size={batch_size} samples, got {n}")
-    perm = rng.permutation(n)
-    for i in range(n // batch_size):
-        yield perm[i * batch_size:(i + 1) * batch_size]
 
 
 def train_vae(x, epochs: int, z_dim: int = 16, seed: int = 0) -> Callable[[int, np.random.Generator], np.ndarray]:
