@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 
 COMMANDS = {
-    "release": ("genlab.release", "main", "rebuild solutions/ and chapters/ from authoring/"),
+    "release": ("genlab.release", "main", "rebuild solutions/ and chapters/ from authoring/ (all, or CHAPTER ...)"),
     "grade": ("genlab.grading.cli", "grade_main", "autograde one notebook (table or --json)"),
     "grade-class": ("genlab.grading.batch", "main", "grade a class's submitted/ folder (CSV, gradebook, feedback)"),
     "bench": ("genlab.bench", "main", "time every solution notebook in QUICK and full mode"),

@@ -1,4 +1,7 @@
-"""`make release`: build solutions/ from authoring/, then chapters/ from solutions/ with nbgrader."""
+"""`make release [CHAPTER=02_vae]`: build solutions/ from authoring/, then chapters/ from solutions/ with nbgrader.
+
+``genlab release`` rebuilds every chapter; ``genlab release 02_vae [03_gan ...]`` only those.
+"""
 from __future__ import annotations
 
 import shutil
@@ -7,7 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from genlab.authoring import build_all
+from genlab.authoring import build_chapter, chapter_sources
 from genlab.paths import course_root, tool_env
 
 
@@ -32,15 +35,25 @@ def generate(root: Path, chapter: str, release_dir: Path) -> Path:
 
 
 def release(root: Path | None = None, chapters: list[str] | None = None) -> list[Path]:
-    """Rebuild ``solutions/`` from ``authoring/`` and ``chapters/`` from ``solutions/``."""
+    """Rebuild ``solutions/`` from ``authoring/`` and ``chapters/`` from ``solutions/`` (all or some chapters).
+
+    Raises ``ValueError`` naming the known chapters for a name that has no ``authoring/`` source.
+    """
     root = Path(root or course_root())
-    build_all(root)
+    sources = {src.parent.name: src for src in chapter_sources(root)}
+    names = [c.strip("/").removeprefix("authoring/") for c in chapters] if chapters else sorted(sources)
+    unknown = [c for c in names if c not in sources]
+    if unknown:
+        raise ValueError(f"unknown chapter{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+                         f"known: {', '.join(sorted(sources))}")
+    for name in names:
+        build_chapter(sources[name], root / "solutions" / name)
     out = []
-    for ch in chapters or chapters_in(root):
-        target = root / "chapters" / ch
+    for name in names:
+        target = root / "chapters" / name
         if target.exists():
             shutil.rmtree(target)
-        out.append(generate(root, ch, root / "chapters"))
+        out.append(generate(root, name, root / "chapters"))
     return out
 
 
@@ -48,8 +61,13 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     ap = argparse.ArgumentParser(prog="genlab release", description=__doc__)
-    ap.add_argument("chapters", nargs="*", help="chapter folders (default: all)")
+    ap.add_argument("chapters", nargs="*", metavar="CHAPTER", help="chapter folders such as 02_vae (default: all)")
     args = ap.parse_args(argv)
-    for path in release(chapters=args.chapters or None):
+    try:
+        paths = release(chapters=args.chapters or None)
+    except ValueError as exc:  # an unknown chapter, or an AuthoringError naming file and line
+        print(f"genlab release: {exc}", file=sys.stderr)
+        return 2
+    for path in paths:
         print(f"released {path}")
     return 0

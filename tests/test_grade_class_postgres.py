@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from test_grade_class import EXPECTED, STABLE, make_class, rows, run, stable
+from test_grade_class import EXPECTED, make_class, rows, run, stable
 
 DB = "gradebook_test"
 

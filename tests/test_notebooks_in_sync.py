@@ -6,8 +6,6 @@
 - a chapter's two notebooks have the same exercises, points and (shared) test cells.
 """
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest

@@ -209,8 +209,6 @@ class ClassGradebook:
         return cells
 
     def record(self, row: dict) -> None:
-        from nbgrader.api import MissingEntry
-
         try:
             cells = self._ensure_notebook(row["assignment"], row["notebook"])
         except Exception:  # unknown chapter/notebook: nothing to record in the gradebook

@@ -126,8 +126,6 @@ def markdown_to_html(text: str) -> str:
     pieces = _CODE_RE.split(text)
     text = "".join(p if i % 2 else _MATH_RE.sub(keep, p) for i, p in enumerate(pieces))
     try:
-        import mistune
-
         rendered = _markdown()(text)
     except Exception:  # pragma: no cover - mistune missing: readable fallback
         rendered = "<pre>" + html.escape(text) + "</pre>"
