@@ -15,6 +15,10 @@ def as_array(value, name: str = "result") -> np.ndarray:
     """``value`` as a float64 NumPy array; raises AssertionError for anything else."""
     t = type(value)
     mod = t.__module__ or ""
+    if t.__name__ == "Remote" and mod == "genlab.grading.judge":
+        # under the grader: a result living in the student's kernel, fetched as plain numbers
+        value = value.fetch_array(name)
+        t, mod = np.ndarray, "numpy"
     if isinstance(value, np.ndarray) and t is np.ndarray:
         arr = value
     elif t in (bool,) or isinstance(value, np.bool_):
@@ -55,6 +59,27 @@ def assert_close(actual, expected, name: str = "result", atol: float = 1e-5, rto
         raise AssertionError(f"{name}: mismatch at index {tuple(int(j) for j in i)}: got {got[i]!r}, "
                              f"expected {want[i]!r} (max abs error {err.max():.3g})")
     return got
+
+
+_IMAGE_LAYOUTS = {1: "(N, C, H, W)", 3: "(N, H, W, C)"}
+
+
+def assert_close_images(actual, expected, name: str = "images", channel_axis: int = -1, **tolerances) -> np.ndarray:
+    """:func:`assert_close` for a batch of images: ``actual`` in the student's framework layout,
+    ``expected`` in the framework-neutral layout (N, H, W, C).
+
+    ``channel_axis`` is the framework's ``CHANNEL_AXIS`` (``genlab.torch``: 1, images (N, C, H, W);
+    ``genlab.tf``: -1, images (N, H, W, C)); the comparison is made in that layout, so the shapes and
+    indices in a failure message are the ones the student sees. Returns the result as (N, H, W, C).
+    """
+    want = np.asarray(expected, dtype=np.float64)
+    if want.ndim != 4:
+        raise ValueError(f"expected images must be (N, H, W, C), got shape {want.shape}")
+    axis = channel_axis % 4
+    if axis not in _IMAGE_LAYOUTS:
+        raise ValueError(f"channel_axis must be 1 or -1, got {channel_axis}")
+    got = assert_close(actual, np.moveaxis(want, -1, axis), f"{name} {_IMAGE_LAYOUTS[axis]}", **tolerances)
+    return np.moveaxis(got, axis, -1)
 
 
 def assert_finite_grads(grads, names) -> None:

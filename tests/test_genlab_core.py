@@ -100,3 +100,17 @@ def test_checks_compare_values_shapes_and_finiteness():
         testing.assert_finite_grads([None], ["mu"])
     with pytest.raises(AssertionError, match="zero"):
         testing.assert_finite_grads([np.zeros(3)], ["mu"])
+
+
+def test_image_checks_speak_the_students_layout():
+    want = np.arange(2 * 3 * 5 * 4, dtype=float).reshape(2, 3, 5, 4)  # (N, H, W, C)
+    nchw = want.transpose(0, 3, 1, 2)
+    np.testing.assert_array_equal(testing.assert_close_images(nchw, want, "x", 1), want)
+    np.testing.assert_array_equal(testing.assert_close_images(want, want, "x", -1), want)
+    with pytest.raises(AssertionError, match=r"x \(N, C, H, W\): shape \(2, 3, 3, 5\), expected \(2, 4, 3, 5\)"):
+        testing.assert_close_images(nchw[:, :3], want, "x", 1)  # a PyTorch result with one channel missing
+    with pytest.raises(AssertionError, match=r"x \(N, H, W, C\): shape \(2, 3, 5, 3\), expected \(2, 3, 5, 4\)"):
+        testing.assert_close_images(want[..., :3], want, "x", -1)
+    with pytest.raises(AssertionError, match=r"mismatch at index \(1, 2, 0, 4\)"):  # the index in NCHW
+        bad = nchw.copy(); bad[1, 2, 0, 4] += 1
+        testing.assert_close_images(bad, want, "x", 1)

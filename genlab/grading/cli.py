@@ -1,14 +1,22 @@
 """``genlab grade PATH.ipynb``: autograde one notebook and print a table or ``--json``.
 
 Exit status: 0 when a grade was produced (whatever the score), 2 for input that cannot be
-graded (a one-line reason on stderr), 1 when the grader itself failed.
+graded (a one-line reason on stderr, its last line), 1 when the grader itself failed.
+
+Progress goes to stderr, never stdout (which holds only the table or the JSON): a line when the
+submission passed its checks and its notebook starts, and one every :data:`HEARTBEAT_S` seconds while it runs
+(``genlab grade: grading 02_vae/vae_pytorch: 45 s``); ``--quiet`` turns them off.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+import threading
+import time
 
 PROG = "genlab grade"
+#: Seconds between two progress lines on stderr.
+HEARTBEAT_S = 15.0
 
 
 def _positive_int(text: str) -> int:
@@ -35,6 +43,8 @@ def parser() -> argparse.ArgumentParser:
                     help=f"per-cell timeout (default {DEFAULT_TIMEOUT}); a cell over it scores 0")
     ap.add_argument("--kernel", metavar="NAME", help="Jupyter kernel (default: genlab, else python3)")
     ap.add_argument("--full", action="store_true", help="run in full mode (GENLAB_QUICK=0) instead of QUICK")
+    ap.add_argument("--quiet", action="store_true", help=f"no progress lines on stderr (by default: one when "
+                    f"grading starts, then one every {HEARTBEAT_S:g} s)")
     add_safety_options(ap)
     return ap
 
@@ -75,6 +85,48 @@ def format_table(result) -> str:
     return "\n".join(lines)
 
 
+class Progress:
+    """Progress lines on stderr while a grading runs: ``grading LABEL`` at the start, then
+    ``grading LABEL: N s`` every ``every`` seconds until the block ends (a context manager)."""
+
+    def __init__(self, label: str, every: float, quiet: bool = False):
+        self.label, self.every, self.quiet = label, every, quiet
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._t0 = 0.0
+
+    def _say(self, text: str) -> None:
+        print(f"{PROG}: {text}", file=sys.stderr, flush=True)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.every):
+            self._say(f"grading {self.label}: {time.monotonic() - self._t0:.0f} s")
+
+    def __enter__(self) -> "Progress":
+        return self
+
+    def start(self) -> None:
+        """Called by the grader once the submission passed its checks and the notebook starts."""
+        self._t0 = time.monotonic()
+        if not self.quiet and self._thread is None:
+            self._say(f"grading {self.label}")
+            self._thread = threading.Thread(target=self._beat, name="genlab grade progress", daemon=True)
+            self._thread.start()
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+
+def _label(path: str) -> str:
+    """``<assignment>/<notebook>`` as the grader reads them from the path (else the path itself)."""
+    from pathlib import Path
+
+    p = Path(path).expanduser().resolve()
+    return f"{p.parent.name}/{p.stem}"
+
+
 def grade_main(argv: list[str]) -> int:
     try:
         args = parser().parse_args(argv)
@@ -87,10 +139,11 @@ def grade_main(argv: list[str]) -> int:
     from .grade import grade_notebook
 
     try:
-        result = grade_notebook(args.path, course_root=args.course, quick=not args.full,
-                                timeout=args.timeout, kernel=args.kernel, feedback_dir=args.feedback,
-                                notebook_timeout=args.notebook_timeout, unsafe=args.unsafe,
-                                limits=limits_from(args))
+        with Progress(_label(args.path), HEARTBEAT_S, quiet=args.quiet) as progress:
+            result = grade_notebook(args.path, course_root=args.course, quick=not args.full,
+                                    timeout=args.timeout, kernel=args.kernel, feedback_dir=args.feedback,
+                                    notebook_timeout=args.notebook_timeout, unsafe=args.unsafe,
+                                    limits=limits_from(args), on_start=progress.start)
     except GradingError as e:
         lines = str(e).strip().splitlines() or [type(e).__name__]
         print(f"{PROG}: {lines[0]}", file=sys.stderr)

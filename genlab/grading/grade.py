@@ -25,18 +25,20 @@ import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from dataclasses import asdict, dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
+from typing import Callable
 
 from genlab import codedrill
 
+from . import delegation
 from . import sandbox as sb
 from .errors import BadSubmission, GraderFailure, KernelDied, KernelUnresponsive, SandboxRefused
-from .guard import guard_modules
 from .kernel import KERNEL_PIDFILE_ENV, KernelLauncher
-from .runner import STUDENT
+from .runner import OUTPUT_OVERFLOW, STUDENT
 from .submission import (Course, Submission, check_notebook, find_source, identify, load_course,
                          restore_cell_metadata)
 
@@ -44,13 +46,13 @@ DEFAULT_TIMEOUT = 300  # seconds per cell
 DEFAULT_NOTEBOOK_TIMEOUT = 1800  # seconds for the whole notebook
 
 #: nbgrader's autograde pipeline (0.9.6) with Execute and SaveAutoGrades swapped for ours
-#: (timeouts marked as errors; stderr output not counted as a failure).
+#: (test cells judged on the trusted side and scored from that verdict alone).
 AUTOGRADE_PREPROCESSORS = [
     "genlab.grading.preprocessors.GradingExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "genlab.grading.preprocessors.SaveAutoGradesIgnoringStderr",
+    "genlab.grading.preprocessors.SaveTrustedGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
@@ -58,6 +60,7 @@ AUTOGRADE_PREPROCESSORS = [
 FEEDBACK_PREPROCESSORS = [
     "nbgrader.preprocessors.GetGrades",
     "genlab.grading.preprocessors.HideHiddenTests",
+    "genlab.grading.feedback.SanitizeFeedback",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
@@ -81,6 +84,8 @@ class GradeResult:
     score: float
     max_score: float
     tests: list[CellGrade] = field(default_factory=list)
+    #: code cells other than tests that raised while graded: ``{"cell": index, "error": "..."}``
+    cell_errors: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -96,19 +101,13 @@ def kernel_env(quick: bool = True) -> dict[str, str]:
 
 def _config_text(workdir: Path, course: Course, timeout: int, kernel_name: str, *,
                  notebook_timeout: int = DEFAULT_NOTEBOOK_TIMEOUT, ipc_prefix: Path | None = None,
-                 modules: list[str] = (), guard: bool = True) -> str:
-    ipc = "" if ipc_prefix is None else f'''
-# The kernel has its own network namespace: talk to it over Unix sockets (ZMQ ipc) in a
-# directory bound into the sandbox (genlab/grading/sandbox.py).
-c.KernelManager.transport = "ipc"
-c.KernelManager.ip = {str(ipc_prefix)!r}
-c.KernelManager.connection_file = {str(ipc_prefix.parent / "kernel.json")!r}
-'''
+                 judge_socket: Path, source: Path) -> str:
+    ipc = "" if ipc_prefix is None else "\n" + sb.ipc_config(ipc_prefix)  # sandbox.py
     return _config_body(workdir, course, timeout, kernel_name) + f'''
-# Hardening (genlab/grading/preprocessors.py GradingExecute, genlab/grading/guard.py).
+# Hardening and trusted judging (genlab/grading/preprocessors.py GradingExecute, judge.py).
 c.GradingExecute.notebook_timeout = {int(notebook_timeout)!r}
-c.GradingExecute.guard = {bool(guard)!r}
-c.GradingExecute.guard_modules = {list(modules)!r}
+c.GradingExecute.judge_socket = {str(judge_socket)!r}
+c.GradingExecute.judge_source = {str(source)!r}
 c.LimitOutput.max_lines = 2000
 {ipc}'''
 
@@ -167,7 +166,7 @@ def copy_chapter_files(source: Path, dest: Path, ignore: tuple[str, ...]) -> Non
 
 def prepare_workdir(workdir: Path, course: Course, sub: Submission, source: Path, *, timeout: int,
                     launcher: KernelLauncher, feedback: bool, notebook_timeout: int = DEFAULT_NOTEBOOK_TIMEOUT,
-                    ipc_prefix: Path | None = None, guard: bool = True) -> None:
+                    ipc_prefix: Path | None = None, judge_socket: Path | None = None) -> None:
     """Lay out the temporary course in ``workdir`` (see the module docstring)."""
     src_dir = workdir / "source" / sub.assignment
     src_dir.mkdir(parents=True)
@@ -183,15 +182,18 @@ def prepare_workdir(workdir: Path, course: Course, sub: Submission, source: Path
     dest.write_text(json.dumps(nb), encoding="utf-8")
     kernel_name = launcher.install(workdir / "jupyter")
     (workdir / "runtime").mkdir()
-    modules = guard_modules(source.read_text(encoding="utf-8", errors="replace"))
+    if judge_socket is None:  # no sandbox: a private folder of the temporary course
+        (workdir / "judge").mkdir(mode=0o700)
+        judge_socket = workdir / "judge" / "j.sock"
     (workdir / "nbgrader_config.py").write_text(
         _config_text(workdir, course, timeout, kernel_name, notebook_timeout=notebook_timeout,
-                     ipc_prefix=ipc_prefix, modules=modules, guard=guard), encoding="utf-8")
+                     ipc_prefix=ipc_prefix, judge_socket=judge_socket, source=src_dir / source.name),
+        encoding="utf-8")
     (workdir / "job.json").write_text(json.dumps({"assignment": sub.assignment, "notebook": sub.notebook,
                                                   "feedback": feedback}), encoding="utf-8")
 
 
-def _runner_env(workdir: Path, runtime: Path | None = None) -> dict:
+def _runner_env(workdir: Path, runtime: Path | None = None, grader_mb: int | None = None) -> dict:
     from genlab.paths import tool_env
 
     env = tool_env()
@@ -200,18 +202,22 @@ def _runner_env(workdir: Path, runtime: Path | None = None) -> dict:
     env["JUPYTER_RUNTIME_DIR"] = str(runtime or workdir / "runtime")
     env["PYTHONWARNINGS"] = "ignore"  # keep nbgrader's deprecation noise out of our log
     env[KERNEL_PIDFILE_ENV] = str(workdir / "kernel.pids")
+    if grader_mb:  # the runner caps its own memory (runner.py); the sandbox lifts the cap for the kernel
+        env[sb.GRADER_MEMORY_ENV] = str(grader_mb)
     return env
 
 
-def run_runner(workdir: Path, limit: float | None, runtime: Path | None = None) -> dict:
+def run_runner(workdir: Path, limit: float | None, runtime: Path | None = None,
+               grader_mb: int | None = None) -> dict:
     """Run :mod:`genlab.grading.runner` on ``workdir`` in its own process group and return its
     ``result.json``. If it overruns ``limit`` seconds (or we are interrupted) the runner's group
     and the kernel's (a kernel runs in a session of its own) are killed."""
     cmd = [sys.executable, "-m", "genlab.grading.runner", str(workdir)]
-    log_file = workdir / "runner.log"  # the runner's and the kernel's own stdout/stderr
+    log_file = workdir / "runner.log"  # the runner's stdout/stderr (+ the kernel's first 64 KiB, kernel.py)
     with open(log_file, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=workdir, env=_runner_env(workdir, runtime), stdin=subprocess.DEVNULL,
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(cmd, cwd=workdir, env=_runner_env(workdir, runtime, grader_mb),
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
         try:
             proc.wait(timeout=limit)
         except subprocess.TimeoutExpired:
@@ -224,6 +230,8 @@ def run_runner(workdir: Path, limit: float | None, runtime: Path | None = None) 
     if not result_file.is_file():
         _kill_all(proc, workdir)
         output = log_file.read_text(encoding="utf-8", errors="replace")
+        if grader_mb and proc.returncode == -signal.SIGABRT and "OUT OF MEMORY" in output:
+            raise BadSubmission(OUTPUT_OVERFLOW)  # libzmq aborts at the runner's memory cap (runner.py)
         raise GraderFailure(f"the grading process exited with {proc.returncode} and no result:\n{output[-2000:]}")
     return json.loads(result_file.read_text(encoding="utf-8"))
 
@@ -246,7 +254,8 @@ def grade_notebook(path: os.PathLike | str, course_root: os.PathLike | str | Non
                    timeout: int = DEFAULT_TIMEOUT, kernel: str | None = None,
                    feedback_dir: os.PathLike | str | None = None, *,
                    launcher: KernelLauncher | None = None, notebook_timeout: int | None = None,
-                   unsafe: bool = False, limits: sb.Limits | None = None, guard: bool = True) -> GradeResult:
+                   unsafe: bool = False, limits: sb.Limits | None = None,
+                   on_start: Callable[[], None] | None = None) -> GradeResult:
     """Autograde the notebook at ``path`` against ``course_root`` (default: this course).
 
     ``quick`` runs it with ``GENLAB_QUICK=1`` (else ``0``); ``timeout`` is the per-cell limit in
@@ -258,8 +267,9 @@ def grade_notebook(path: os.PathLike | str, course_root: os.PathLike | str | Non
 
     The kernel runs in a sandbox (:mod:`genlab.grading.sandbox`) with ``limits``. Where no
     sandbox can be set up this raises :class:`SandboxRefused` unless ``unsafe`` is true (then it
-    grades without one and says so on stderr). ``guard`` runs the comparison guard around test
-    cells (:mod:`genlab.grading.guard`).
+    grades without one and says so on stderr). Test cells run on the trusted side
+    (:mod:`genlab.grading.judge`), never in the kernel. ``on_start`` is called once the submission
+    passed its checks, just before its notebook runs (the CLI's progress lines start there).
 
     Raises :class:`BadSubmission` (exit status 2, including :class:`KernelDied`) for input that
     cannot be graded and :class:`GradingError` for anything else.
@@ -309,22 +319,28 @@ def grade_notebook(path: os.PathLike | str, course_root: os.PathLike | str | Non
                 raise BadSubmission(f"not a valid coding drill: {err}") from err
         runtime = None
         ipc_prefix = None
+        judge_socket = None
         if sandboxed:
             kernel_cwd = workdir / "autograded" / STUDENT / sub.assignment
             dirs = sb.SandboxDirs.make(Path(box), kernel_cwd)
             copy_chapter_files(source, dirs.scratch, course.ignore)
             _chmod_tree(dirs.scratch)
-            runtime, ipc_prefix = dirs.runtime, dirs.runtime / "k"
+            runtime, ipc_prefix = dirs.runtime, dirs.ipc / "k"
+            judge_socket = dirs.judge / "j.sock"
+            hidden = hidden_binds(course, [sub.assignment] if drill is None else _chapters(course), Path(box) / "stubs")
             cgroup = sb.Cgroup.create(limits)
             launcher = KernelLauncher(argv=list(launcher.argv), env=dict(launcher.env),
-                                      wrapper=sb.wrapper(dirs, limits, cgroup, [sb.genlab_package_dir()]),
+                                      wrapper=sb.wrapper(dirs, limits, cgroup, sb.kernel_ro_paths(),
+                                                         extra_ro_binds=hidden),
                                       language=launcher.language, display_name=launcher.display_name,
                                       interrupt_mode="message", kernel_name=launcher.kernel_name)
         try:
             prepare_workdir(workdir, course, sub, source, timeout=timeout, launcher=launcher,
                             feedback=feedback_dir is not None, notebook_timeout=notebook_timeout,
-                            ipc_prefix=ipc_prefix, guard=guard)
-            result = run_runner(workdir, limit, runtime)
+                            ipc_prefix=ipc_prefix, judge_socket=judge_socket)
+            if on_start is not None:
+                on_start()
+            result = run_runner(workdir, limit, runtime, limits.grader_mb if sandboxed else None)
             oom = bool(cgroup and cgroup.oom_killed())
         finally:
             if cgroup is not None:
@@ -336,6 +352,8 @@ def grade_notebook(path: os.PathLike | str, course_root: os.PathLike | str | Non
             raise KernelDied(result["message"])
         if status == "kernel_unresponsive":
             raise KernelUnresponsive(result["message"])
+        if status == "output_overflow":  # the runner hit its own memory cap (runner.py)
+            raise BadSubmission(result["message"])
         if status != "ok":
             raise GraderFailure(f"{result.get('message', 'grading failed')}\n{_tail(result.get('log', ''))}")
         tests = [CellGrade(**t) for t in result["tests"]]
@@ -345,7 +363,26 @@ def grade_notebook(path: os.PathLike | str, course_root: os.PathLike | str | Non
             shutil.copyfile(result["feedback"], out / f"{sub.notebook}.html")
     return GradeResult(assignment=sub.assignment, notebook=sub.notebook,
                        score=float(sum(t.score for t in tests)),
-                       max_score=float(sum(t.max_score for t in tests)), tests=tests)
+                       max_score=float(sum(t.max_score for t in tests)), tests=tests,
+                       cell_errors=list(result.get("cell_errors", [])))
+
+
+def hidden_binds(course: Course, assignments: list[str], stub_dir: Path) -> list[tuple[str, str]]:
+    """Read-only binds that hide from the kernel what would implement the chapters' exercises
+    (:mod:`genlab.grading.delegation`), and the base Python's own site-packages (the venv does not
+    use them; they may hold libraries that implement an exercise)."""
+    try:
+        binds = delegation.overlay_binds(delegation.forbidden(course.root, assignments), stub_dir)
+    except delegation.ManifestError as err:
+        raise GraderFailure(f"the course's chapter manifest is broken: {err}") from err
+    base = Path(sysconfig.get_paths(vars={"base": sys.base_prefix, "platbase": sys.base_prefix})["purelib"])
+    if sys.base_prefix != sys.prefix and base.is_dir():
+        binds.append((str(stub_dir / "empty"), str(base)))
+    return binds
+
+
+def _chapters(course: Course) -> list[str]:
+    return sorted(p.name for p in (course.root / "authoring").glob("[0-9][0-9]_*") if p.is_dir())
 
 
 def _drill_items(nb) -> list | None:

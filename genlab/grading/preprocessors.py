@@ -1,39 +1,37 @@
 """nbgrader preprocessors that the grader swaps into nbgrader's pipelines.
 
-* :class:`GradingExecute` replaces ``Execute`` in ``autograde``: a cell that runs past the
-  timeout gets a ``CellTimeoutError`` error output (so it scores 0 even if the student's code
-  swallows the ``KeyboardInterrupt`` the interrupt raises, and the feedback says why); nbclient
-  0.11 drops nbgrader's ``error_on_timeout`` reply. The kernel itself is started from the
-  private kernelspec written by :mod:`genlab.grading.kernel`.
-* :class:`SaveAutoGradesIgnoringStderr` replaces ``SaveAutoGrades`` in ``autograde``: nbgrader
-  0.9.6 (``nbgrader.utils.determine_grade``) gives 0 to a test cell with *any* stderr output, so
-  a correct answer that emits a warning (``warnings.warn``, a library's deprecation notice, a
-  progress bar) loses its points. We grade a copy of the cell whose stderr streams are turned
-  into stdout; the notebook itself keeps its stderr (so the feedback still shows it in red).
-  Errors still score 0.
-* :class:`HideHiddenTests` runs in ``generate_feedback``: ``autograde`` puts the hidden tests
-  back into the autograded notebook (``OverwriteCells``), and nbgrader 0.9.6's feedback shows
-  them. This removes the ``BEGIN HIDDEN TESTS`` ... ``END HIDDEN TESTS`` regions again and, in
-  the cells that had one, shortens error tracebacks to ``ename: evalue`` because IPython's
-  traceback quotes the failing source lines.
+* :class:`GradingExecute` replaces ``Execute`` in ``autograde``. Ordinary cells run in the
+  student's (sandboxed) kernel as usual. **Test cells never run there**: their code (visible and
+  hidden tests) runs in this trusted process (:mod:`genlab.grading.judge`), which reaches the
+  student's functions through an agent in the kernel (:mod:`genlab.grading.agent`) and judges
+  what they return as plain data. The verdict goes into ``resources["genlab_verdicts"]`` and, as
+  an error output when the test failed, into the cell. A cell that runs past the timeout gets a
+  ``CellTimeoutError`` output, the whole notebook has a time limit, and outputs are capped.
+* :class:`SaveTrustedGrades` replaces ``SaveAutoGrades``: a test cell's points come from the
+  trusted verdict alone (full points when every check passed, else 0), never from nbgrader's
+  reading of the cell's outputs (which gives full credit to any non-numeric ``execute_result``
+  and 0 to any stderr output).
+* :class:`HideHiddenTests` runs in ``generate_feedback`` and removes the ``BEGIN HIDDEN TESTS``
+  ... ``END HIDDEN TESTS`` regions from the test cells' source shown in the feedback.
 """
 from __future__ import annotations
 
-import copy
 import json
 import os
-import secrets
+import socket
+import threading
 import time
+from pathlib import Path
 
 from nbformat.notebooknode import NotebookNode
 from nbformat.v4 import new_output
 from nbclient.util import ensure_async, run_sync
 from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests, Execute, SaveAutoGrades
-from traitlets import Bool, Integer, List
+from traitlets import Bool, Integer, Unicode
 
-from . import guard as _guard
-from .kernel import KERNEL_PIDFILE_ENV
+from . import judge as _judge
+from .kernel import KERNEL_PIDFILE_ENV, GradingKernelManager
 
 #: Default cap on what one cell's outputs may add to the stored notebook.
 MAX_OUTPUT_BYTES = 1 << 20
@@ -58,29 +56,36 @@ def _out_size(out) -> int:
 class GradingExecute(Execute):
     """nbgrader's ``Execute`` hardened for untrusted notebooks:
 
+    * test cells are judged on the trusted side (see the module docstring and
+      :meth:`_judge_cell`); the kernel only runs the agent that answers the judge;
     * a timed-out cell gets a ``CellTimeoutError`` output (it scores 0 even if the student's
       code swallows the interrupt), the per-cell timeout never runs past the whole-notebook
       limit (``notebook_timeout``), and once that limit is spent the remaining code cells are
       not run and get a ``NotebookTimeoutError``;
     * each cell's outputs are capped at ``max_output_bytes`` (the rest is dropped, with a note);
-    * around every autograded test cell the comparison guard (:mod:`genlab.grading.guard`)
-      restores the original comparison functions and checks afterwards that they were not
-      changed during the test; a failed check is an ``IntegrityError`` (the cell scores 0);
     * the kernel's process id is recorded (see :data:`genlab.grading.kernel.KERNEL_PIDFILE_ENV`).
     """
 
     notebook_timeout = Integer(0, help="seconds for the whole notebook (0: no limit)").tag(config=True)
     max_output_bytes = Integer(MAX_OUTPUT_BYTES, help="bytes of output kept per cell").tag(config=True)
-    guard = Bool(True, help="run the comparison guard around test cells").tag(config=True)
-    guard_modules = List([], help="modules the guard snapshots").tag(config=True)
-    guard_timeout = Integer(30, help="seconds to wait for the guard's answer").tag(config=True)
+    judge_socket = Unicode("", help="path of the Unix socket on which the judge listens for the "
+                                    "kernel's agent (it must be reachable from the kernel)").tag(config=True)
+    judge_source = Unicode("", help="the instructor's source notebook (names its solution cells define "
+                                    "are the ones a test may reach in the kernel)").tag(config=True)
+    connect_timeout = Integer(60, help="seconds the kernel's agent has to connect").tag(config=True)
 
     recover_timeout = Integer(5, help="seconds a kernel has to answer after an interrupt").tag(config=True)
     kernel_restarts = 0
     _timed_out = False
     _deadline: float | None = None
-    _guard_nonce: str | None = None
     _cell_bytes: dict | None = None
+    _kernel_names: frozenset | None = None
+
+    def __init__(self, *args, **kwargs):
+        # Bounded channels, the kernel's stdio kept off the host, its sandboxed sockets
+        # (genlab/grading/kernel.py). nbgrader's Execute passes its own class otherwise.
+        kwargs.setdefault("kernel_manager_class", GradingKernelManager)
+        super().__init__(*args, **kwargs)
 
     async def async_start_new_kernel(self, **kwargs):
         await super().async_start_new_kernel(**kwargs)
@@ -128,22 +133,6 @@ class GradingExecute(Execute):
             if msg["parent_header"].get("msg_id") == msg_id:
                 return msg
 
-    async def _setup_guard(self) -> None:
-        nonce = secrets.token_hex(8)
-        reply = await self._silent(_guard.setup_code(nonce, list(self.guard_modules)), None,
-                                   max(self.guard_timeout, 120))
-        ok = bool(reply) and reply["content"].get("status") == "ok"
-        if not ok:
-            self.log.error("guard setup failed: %s", reply and reply["content"])
-        self._guard_nonce = nonce if ok else "unavailable"
-
-    async def _run_guard(self, mode: str) -> tuple[bool, str]:
-        nonce = self._guard_nonce
-        if nonce == "unavailable":
-            return False, "the grader's integrity check could not be set up in the kernel"
-        reply = await self._silent("pass", _guard.guard_expression(nonce, mode), self.guard_timeout)
-        return _guard.verdict_ok(reply, nonce)
-
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
         if self._cell_bytes is None:
             self._cell_bytes = {}
@@ -156,25 +145,93 @@ class GradingExecute(Execute):
             return cell
         if self._timed_out:
             await self._recover_after_timeout()
-        is_test = utils.is_grade(cell) and not utils.is_solution(cell)
-        if self.guard and self._guard_nonce is None:
-            await self._setup_guard()  # before any of the student's code runs
-        if is_test and self.guard:
-            ok, why = await self._run_guard("restore")
-            if not ok:
-                cell.outputs = [_error("IntegrityError", why)]
-                return cell
-        # Test cells (with the hidden tests) stay out of the kernel's history (In, _ih, the
-        # history database), so later cells cannot simply print them into the feedback.
-        cell = await super().async_execute_cell(cell, cell_index, execution_count,
-                                                store_history and not is_test)
-        if is_test and self.guard:
-            ok, why = await self._run_guard("check")
-            if not ok:
-                cell.outputs.append(_error("IntegrityError", why))
-        return cell
+        if utils.is_grade(cell) and not utils.is_solution(cell):
+            return await self._judge_cell(cell, cell_index, execution_count)
+        return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
 
     execute_cell = run_sync(async_execute_cell)
+
+    # -- trusted judging of test cells -------------------------------------------------------
+    def _names(self) -> frozenset:
+        """The names a test may reach in the kernel: those the source's solution cells define."""
+        if self._kernel_names is None:
+            import nbformat
+
+            source = nbformat.read(self.judge_source, as_version=4) if self.judge_source else self.nb
+            self._kernel_names = frozenset(_judge.defined_names(
+                c.source for c in source.cells if c.cell_type == "code" and utils.is_solution(c)))
+        return self._kernel_names
+
+    def _verdict(self, grade_id: str, passed: bool, error: str | None = None) -> None:
+        self.resources.setdefault("genlab_verdicts", {})[grade_id] = {"passed": passed, "error": error}
+
+    async def _judge_cell(self, cell, cell_index, execution_count):
+        """Run the test cell's code on the trusted side while the kernel serves the agent."""
+        grade_id = cell.metadata["nbgrader"]["grade_id"]
+        if not self.judge_socket:
+            cell.outputs = [_error("GraderError", "no judge configured: test cells are never run in the kernel")]
+            self._verdict(grade_id, False, "GraderError: no judge configured")
+            return cell
+        source = cell.source  # restored from the instructor's notebook by nbgrader (OverwriteCells)
+        timeout = self._get_timeout(cell) or 3600
+        deadline = time.monotonic() + timeout
+        path = Path(self.judge_socket)
+        path.unlink(missing_ok=True)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(path))
+        os.chmod(path, 0o666)  # the kernel's (mapped) user must be able to connect; the folder is private
+        listener.listen(1)
+        listener.settimeout(0.2)
+        stop = threading.Event()
+        result: dict = {}
+
+        def judge() -> None:
+            conn, waited = None, 0.0
+            while conn is None and not stop.is_set() and waited < self.connect_timeout:
+                try:
+                    conn, _ = listener.accept()
+                except socket.timeout:
+                    waited += 0.2
+            if conn is None:
+                result["failure"] = ("GraderError", "the kernel did not connect to the grader (is the "
+                                     "genlab package importable in the notebook?)", [])
+                return
+            session = _judge.Session(conn, deadline)
+            try:
+                _judge.run_test_cell(source, session, self._names())
+                result["passed"] = True
+            except BaseException as exc:  # noqa: BLE001 - any failure of the test is a verdict
+                hidden = _judge.hidden_line_range(source, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+                result["failure"] = _judge.describe_failure(exc, source, hidden)
+            finally:
+                session.close()
+
+        thread = threading.Thread(target=judge, name=f"judge-{grade_id}", daemon=True)
+        thread.start()
+        cell.source = _judge.agent_bootstrap(str(path))
+        try:
+            cell = await super().async_execute_cell(cell, cell_index, execution_count, False)
+        finally:
+            cell.source = source
+            stop.set()
+            thread.join(timeout=max(1.0, deadline - time.monotonic()) + 5)
+            listener.close()
+            path.unlink(missing_ok=True)
+        # Keep what the student's code printed while it was called; the kernel's own errors and
+        # rich outputs say nothing about the grade (the verdict does).
+        outputs = [o for o in cell.outputs if o.get("output_type") == "stream"
+                   or o.get("ename") == "CellTimeoutError"]
+        if thread.is_alive():
+            result = {"failure": ("GraderError", "the judge did not finish", [])}
+        if result.get("passed"):
+            self._verdict(grade_id, True)
+        else:
+            ename, evalue, tb = result.get("failure") or ("GraderError", "no verdict", [])
+            outputs.append(new_output("error", ename=ename, evalue=evalue, traceback=tb or [f"{ename}: {evalue}"]))
+            self._verdict(grade_id, False, f"{ename}: {evalue.splitlines()[0] if evalue else ''}".rstrip(": "))
+        cell.outputs = outputs
+        return cell
+
 
     def output(self, outs, msg, display_id, cell_index):
         used = (self._cell_bytes or {}).get(cell_index, 0)
@@ -217,125 +274,38 @@ class GradingExecute(Execute):
                        self.recover_timeout)
         await ensure_async(self.km.restart_kernel(now=True))
         await ensure_async(self.kc.wait_for_ready(timeout=self.startup_timeout))
-        self._guard_nonce = None  # a fresh kernel: set the guard up again
         self.kernel_restarts += 1
 
 
-def stderr_as_stdout(outputs: list) -> list:
-    """A copy of ``outputs`` in which every stderr stream is a stdout stream."""
-    out = []
-    for o in outputs:
-        if o.get("output_type") == "stream" and o.get("name") == "stderr":
-            o = copy.deepcopy(o)
-            o["name"] = "stdout"
-        out.append(o)
-    return out
-
-
-def determine_grade_ignoring_stderr(cell: NotebookNode, log=None):
-    """``nbgrader.utils.determine_grade`` for ``cell``, not counting stderr output as a failure."""
-    if cell.get("cell_type") == "code" and "outputs" in cell:
-        cell = copy.copy(cell)
-        cell.outputs = stderr_as_stdout(cell.outputs)
-    return utils.determine_grade(cell, log)
-
-
-class SaveAutoGradesIgnoringStderr(SaveAutoGrades):
-    """``SaveAutoGrades`` that grades with :func:`determine_grade_ignoring_stderr`."""
+class SaveTrustedGrades(SaveAutoGrades):
+    """``SaveAutoGrades`` that scores test cells from the trusted verdicts of
+    :class:`GradingExecute` (``resources["genlab_verdicts"]``): full points when the test passed,
+    0 otherwise (failed, not run, deleted, timed out). The cell's outputs are never read."""
 
     def _add_score(self, cell, resources):
-        if cell.cell_type != "code":
+        if not (cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell)):
             return super()._add_score(cell, resources)
-        original = cell.outputs
-        cell.outputs = stderr_as_stdout(original)
-        try:
-            return super()._add_score(cell, resources)
-        finally:
-            cell.outputs = original
-
-
-def short_error_outputs(outputs: list) -> list:
-    """``outputs`` with each error's traceback reduced to one ``ename: evalue`` line."""
-    out = []
-    for o in outputs:
-        if o.get("output_type") == "error":
-            o = copy.deepcopy(o)
-            o["traceback"] = [f"{o.get('ename', 'Error')}: {o.get('evalue', '')}".rstrip(": ")]
-        out.append(o)
-    return out
-
-
-SCRUBBED = "[hidden test]"
-
-
-def _scrub(value, secrets_: list[str]):
-    if isinstance(value, str):
-        for line in secrets_:
-            if line in value:
-                value = value.replace(line, SCRUBBED)
-        return value
-    if isinstance(value, list):
-        return [_scrub(v, secrets_) for v in value]
-    if isinstance(value, dict):
-        return type(value)({k: _scrub(v, secrets_) for k, v in value.items()})
-    return value
-
-
-def scrub_outputs(outputs: list, secrets_: list[str]) -> list:
-    """``outputs`` with every occurrence of a hidden-test line replaced by ``[hidden test]``
-    (streams, errors, rich data): a student's cell that printed what ran in its kernel."""
-    out = []
-    for o in outputs:
-        o = copy.deepcopy(o)
-        for key in ("text", "evalue", "traceback", "data"):
-            if key in o:
-                o[key] = _scrub(o[key], secrets_)
-        out.append(o)
-    return out
+        grade_id = cell.metadata["nbgrader"]["grade_id"]
+        grade = self.gradebook.find_grade(grade_id, self.notebook_id, self.assignment_id, self.student_id)
+        verdict = (resources.get("genlab_verdicts") or {}).get(grade_id)
+        grade.auto_score = float(grade.max_score) if verdict and verdict.get("passed") is True else 0.0
+        grade.needs_manual_grade = grade.manual_score is not None
+        self.gradebook.db.commit()
 
 
 class HideHiddenTests(ClearHiddenTests):
-    """Strip hidden tests (source and tracebacks) from a notebook before it becomes feedback."""
+    """Strip the hidden tests' source from a notebook before it becomes feedback. (Their code
+    never ran in the kernel and the judge's error outputs never quote a hidden line, so the
+    outputs need no scrubbing.)"""
 
     # The autograded notebook is already graded; a student's cell that happens to contain the
     # delimiters must not make the feedback fail.
     enforce_metadata = Bool(False).tag(config=True)
 
-    #: Hidden-test lines shorter than this are not scrubbed from outputs (too generic).
-    min_scrub_length = 8
-
-    def preprocess(self, nb, resources):
-        secrets_ = self._hidden_lines(nb)
-        nb, resources = super().preprocess(nb, resources)
-        if secrets_:
-            for cell in nb.cells:
-                if cell.cell_type == "code":
-                    cell.outputs = scrub_outputs(cell.outputs, secrets_)
-        return nb, resources
-
-    def _hidden_lines(self, nb) -> list[str]:
-        """The hidden tests' lines (long enough to be specific), from the instructor's cells."""
-        out, begin, end = [], self.begin_test_delimeter, self.end_test_delimeter
-        for cell in nb.cells:
-            if not (utils.is_grade(cell) or utils.is_locked(cell)):
-                continue
-            inside = False
-            for line in cell.source.splitlines():
-                if begin in line:
-                    inside = True
-                elif end in line:
-                    inside = False
-                elif inside and len(line.strip()) >= self.min_scrub_length:
-                    out.append(line.strip())
-        return sorted(set(out), key=len, reverse=True)
-
     def preprocess_cell(self, cell, resources, cell_index):
         try:
-            removed = self._remove_hidden_test_region(cell)
+            self._remove_hidden_test_region(cell)
         except RuntimeError:  # unbalanced delimiters
             if utils.is_grade(cell) or utils.is_locked(cell):
                 raise  # an instructor's cell: refuse rather than leak
-            removed = False  # a student's cell (restored cells come from the source)
-        if removed and cell.cell_type == "code":
-            cell.outputs = short_error_outputs(cell.outputs)
         return cell, resources

@@ -46,6 +46,20 @@ def _first_error(cell) -> str | None:
     return None
 
 
+def notebook_errors(nb) -> list[dict]:
+    """Errors of the code cells that are not tests (a cell that raised while being graded):
+    ``{"cell": index, "error": "ename: evalue"}``. A solution graded as a submission has none."""
+    out = []
+    for index, cell in enumerate(nb.cells):
+        md = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type != "code" or (md.get("grade") and not md.get("solution")):
+            continue
+        error = _first_error(cell)
+        if error:
+            out.append({"cell": index, "error": error[:300]})
+    return out
+
+
 def autograded_tests(nb) -> list[str]:
     """grade_ids of the autograded test cells (code cells that are graded and not solutions)."""
     ids = []
@@ -158,22 +172,60 @@ def run(workdir: Path) -> dict:
                           "error": _first_error(cell)})
 
     feedback = None
+    cell_errors = notebook_errors(graded)
     if job.get("feedback"):
         res = step(GenerateFeedback, student=STUDENT, force=True)
         html = workdir / "feedback" / STUDENT / assignment / f"{notebook}.html"
         if not res["success"] or not html.is_file():
             return failed("error", "nbgrader generate_feedback failed")
+        from genlab.grading.feedback import harden_file  # CSP first in <head>, no <script>
+
+        harden_file(html)
         feedback = str(html)
-    return {"status": "ok", "tests": tests, "feedback": feedback, "log": "\n".join(logs)}
+    return {"status": "ok", "tests": tests, "cell_errors": cell_errors, "feedback": feedback,
+            "log": "\n".join(logs)}
+
+
+def limit_own_memory() -> int | None:
+    """Cap this process's data segment (soft ``RLIMIT_DATA``) at ``GENLAB_GRADER_MEMORY_MB`` MiB,
+    which grade.py sets when the kernel is sandboxed (the sandbox lifts it for the kernel again):
+    whatever the kernel sends, the grader's memory stays bounded. Returns the cap in bytes."""
+    import os
+    import resource
+
+    from .sandbox import GRADER_MEMORY_ENV
+
+    mb = os.environ.get(GRADER_MEMORY_ENV, "")
+    if not mb.isdigit():
+        return None
+    cap, hard = int(mb) << 20, resource.getrlimit(resource.RLIMIT_DATA)[1]
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (cap, hard))
+    return cap
+
+
+def _out_of_memory(cap: int | None) -> bool:
+    """Whether this process came close to its own memory cap (so a failure is the cap's doing)."""
+    import resource
+
+    return cap is not None and resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 > cap // 2
+
+
+OUTPUT_OVERFLOW = ("the notebook's kernel sent more data than the grader accepts (its memory cap for "
+                   "one grading); no grade")
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     workdir = Path(argv[0]).resolve()
+    cap = limit_own_memory()
     try:
         result = run(workdir)
     except Exception:  # reported to the parent through result.json
         result = {"status": "error", "message": "the grading process crashed", "log": traceback.format_exc()}
+    if result.get("status") != "ok" and _out_of_memory(cap):
+        result = {**result, "status": "output_overflow", "message": OUTPUT_OVERFLOW}
     (workdir / "result.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
     return 0
 

@@ -115,6 +115,55 @@ def _append_spy_cell(nb):
                         "execution_count": None, "source": SPY})
 
 
+# Captures everything that is compiled or executed in the kernel and every string it can reach,
+# then prints it encoded (base64, hex, reversed): the hidden tests must never have been there.
+ENCODED_SPY_SETUP = (
+    "import sys\nCAPTURED = []\n"
+    "sys.addaudithook(lambda event, args: CAPTURED.append(repr(args)[:2000]) if event in ('compile', 'exec') else None)\n")
+ENCODED_SPY = (
+    "import base64, gc\n"
+    "texts = CAPTURED + [o for o in gc.get_objects() if isinstance(o, str) and len(o) < 5000]\n"
+    "blob = '\\n'.join(texts).encode('utf-8', 'replace')\n"
+    "print(base64.b64encode(blob).decode())\nprint(blob.hex())\nprint(blob.decode('utf-8', 'replace')[::-1])\n")
+
+
+def _append_encoded_spy(nb):
+    nb["cells"].insert(0, {"cell_type": "code", "id": "spy-setup", "metadata": {}, "outputs": [],
+                           "execution_count": None, "source": ENCODED_SPY_SETUP})
+    nb["cells"].append({"cell_type": "code", "id": "spy", "metadata": {}, "outputs": [],
+                        "execution_count": None, "source": ENCODED_SPY})
+
+
+# A look-alike tensor that searches the kernel for the value it is compared with.
+LOOKALIKE = '''
+import gc, sys
+
+class Tensor:
+    __module__ = "torch"
+
+    def __init__(self, wrong):
+        self.wrong = wrong
+
+    def detach(self):
+        return self
+
+    def cpu(self):
+        return self
+
+    def numpy(self):
+        import numpy as np
+        f = sys._getframe()
+        while f is not None:  # the frames of whoever compares us
+            for name in ("expected", "want"):
+                if name in f.f_locals:
+                    return np.asarray(f.f_locals[name], dtype=float)
+            f = f.f_back
+        return np.asarray(self.wrong, dtype=float)
+
+def add(a, b):
+    return Tensor(a - b)
+'''
+
 THREAD_REPATCH = '''
 import threading, time
 import numpy as np
@@ -192,6 +241,37 @@ CASES: list[Case] = [
              "        if msg_or_type == 'error':\n            return None\n        return orig(stream, msg_or_type, content, *a, **k)\n"
              "    s.send = send\n\nthreading.Thread(target=_later, daemon=True).start()\n\n" + ADD_WRONG,
          mean=MEAN_WRONG),
+    # --- judging happens outside the student's process (genlab/grading/judge.py) -------------
+    Case("displayhook_text", "nbgrader's execute_result rule: a text result then an error is not credit", 3,
+         add="def add(a, b):\n    get_ipython().displayhook('all checks passed')\n    raise RuntimeError('no')\n",
+         errors={"test_add": "RuntimeError"}),
+    Case("displayhook_number", "a numeric execute_result cannot crash or steer the scoring", 3,
+         add="def add(a, b):\n    get_ipython().displayhook(1000.0)\n    return a - b\n",
+         errors={"test_add": "AssertionError"}),
+    Case("code_object_swap", "swapping assert_close.__code__ in the kernel changes nothing", 0,
+         add="import genlab.testing as T\nT.assert_close.__code__ = (lambda *a, **k: None).__code__\n"
+             "T.as_array.__code__ = (lambda v, name='x': __import__('numpy').asarray(3.0)).__code__\n\n" + ADD_WRONG,
+         mean=MEAN_WRONG),
+    Case("audit_hook_patch", "an audit hook that patches numpy whenever code is compiled changes nothing", 0,
+         add="import sys\nimport numpy as np\n\ndef _hook(event, args):\n    if event == 'compile':\n"
+             "        np.all = lambda *a, **k: True\n        np.abs = lambda x: 0 * np.asarray(x)\n\n"
+             "sys.addaudithook(_hook)\n\n" + ADD_WRONG, mean=MEAN_WRONG),
+    Case("run_cell_events", "IPython pre/post_run_cell events that patch around cells change nothing", 0,
+         add="import numpy as np\nimport genlab.testing as T\n\ndef _pre(info=None):\n"
+             "    T.assert_close = lambda *a, **k: None\n    np.all = lambda *a, **k: True\n\n"
+             "get_ipython().events.register('pre_run_cell', _pre)\n\n" + ADD_WRONG, mean=MEAN_WRONG),
+    Case("transform_cell", "replacing the input transformer (every cell becomes `pass`) scores nothing", 0,
+         add="def add(a, b):\n    return a + b\n\ndef mean(xs):\n    return sum(xs) / len(xs)\n\n"
+             "get_ipython().input_transformer_manager.transform_cell = lambda cell: 'pass\\n'\n",
+         mean="x = 1\n", errors={"test_add": "GraderError"}, max_seconds=60),
+    Case("lookalike_tensor", "a look-alike tensor that reads the expected value from its caller gets nothing", 3,
+         add=LOOKALIKE, errors={"test_add": "AssertionError"}),
+    Case("patch_library_oracle", "patching the library that computes an expected value (np.mean) changes "
+         "nothing: the grader computes it", 2,
+         mean="import numpy as np\nnp.mean = lambda xs, *a, **k: max(xs)\n\n" + MEAN_WRONG,
+         errors={"test_mean": "AssertionError"}),
+    Case("encoded_exfiltration", "hidden tests never enter the kernel: nothing to capture, print or encode", 5,
+         edit=_append_encoded_spy, feedback=True, secret_free=True),
     # --- reading what the student must not see ------------------------------------------------
     Case("read_solutions", "no view of solutions/: the instructor's source notebook cannot be read", 3,
          add="import os\nSTOLEN = os.path.exists({solution!r}) or os.path.exists({course!r})\n\n"
@@ -206,8 +286,8 @@ CASES: list[Case] = [
              "                continue\n            if b'HIDDEN-TEST-' + b'SECRET' in data or b'_HIDDEN_' + b'CASES_qz7' in data:\n"
              "                FOUND.append(p)\n\n"
              "def add(a, b):\n    return a + b if FOUND else a - b\n"),
-    Case("exfiltrate_hidden_tests", "hidden tests that ran in the kernel are not recorded in its history and are "
-         "scrubbed from later outputs in the feedback", 5, edit=_append_spy_cell, feedback=True, secret_free=True),
+    Case("exfiltrate_hidden_tests", "the kernel's history, history database and strings hold no hidden test "
+         "(test cells never run there)", 5, edit=_append_spy_cell, feedback=True, secret_free=True),
     Case("write_gradebook_and_results", "no write to the gradebook, the results or the course", 3,
          add="import glob, json, os, sqlite3\n"
              "FAKE = {{'status': 'ok', 'feedback': None, 'log': '', 'tests': [\n"
@@ -234,7 +314,8 @@ CASES: list[Case] = [
          add="import socket\nOUT = False\nfor host, port in [('127.0.0.1', {port}), ('1.1.1.1', 53), ('8.8.8.8', 443)]:\n"
              "    try:\n        socket.create_connection((host, port), timeout=2).close()\n        OUT = True\n"
              "    except OSError:\n        pass\n\ndef add(a, b):\n    return a + b if OUT else a - b\n"),
-    Case("detect_grading", "the kernel does not see NBGRADER_EXECUTION or the grader's variables", 5,
+    Case("detect_grading", "the kernel does not see NBGRADER_EXECUTION or the grader's variables (other signs "
+         "remain: SECURITY.md says why that is harmless)", 5,
          add="import os\nGRADED = any(k.startswith(('NBGRADER', 'JUPYTER_RUNTIME', 'GENLAB_GRADE')) for k in os.environ)\n\n"
              "def add(a, b):\n    return a - b if GRADED else a + b\n"),
     # --- processes, resources, time ----------------------------------------------------------

@@ -1,12 +1,14 @@
 """Builds and grades the adversarial submissions of adv_corpus.py and checks the host afterwards."""
 from __future__ import annotations
 
+import base64
 import copy
 import dataclasses
 import glob
 import hashlib
 import json
 import os
+import re
 import socket
 import subprocess
 import threading
@@ -67,6 +69,19 @@ def expected(case: Case) -> Case:
         pytest.skip("needs a cgroup (not enforceable with prlimit as root)")
     status, score = case.without_cgroup
     return dataclasses.replace(case, status=status, score=score, reason="")
+
+
+def decodings(text: str) -> list[str]:
+    """What a student could have hidden in ``text``: reversed, and every long base64 or hex run decoded."""
+    out = [text[::-1]]
+    for run in re.findall(r"[A-Za-z0-9+/]{24,}={0,2}", text):
+        try:
+            out.append(base64.b64decode(run + "=" * (-len(run) % 4)).decode("utf-8", "replace"))
+        except ValueError:
+            pass
+    for run in re.findall(r"(?:[0-9a-f]{2}){16,}", text):
+        out.append(bytes.fromhex(run).decode("utf-8", "replace"))
+    return out
 
 
 def hidden_lines() -> list[str]:
@@ -190,7 +205,8 @@ def run_case(case: Case, dest: Path) -> Outcome:
         import re
 
         text = _html.unescape(re.sub(r"<[^>]+>", "", page))
-        out.leaked = [line for line in hidden_lines() if line in text or line in page]
+        views = [page, text, *decodings(text)]
+        out.leaked = [line for line in hidden_lines() if any(line in v for v in views)]
     return out
 
 
