@@ -10,6 +10,8 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from genlab.grading import judge
+
 ROOT = Path(__file__).resolve().parents[1]
 # what the chapters' setup cells import and their solutions use
 PRELUDE = {"pytorch": "import math\nimport numpy as np\nimport torch\nimport torch.nn.functional as F\n"
@@ -42,8 +44,22 @@ def load(path: Path) -> tuple[str, list[Exercise], list[dict]]:
     return fw, exercises, graded
 
 
-def run(framework: str, exercises: list[Exercise], replace: dict[str, str] | None = None) -> dict[str, str | None]:
-    """Define every solution (``replace`` swaps in other sources by grade_id), then run every test cell.
+HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
+
+
+def visible_part(test: str) -> str:
+    """A test cell's visible checks alone: its text before ``### BEGIN HIDDEN TESTS`` (what the student sees)."""
+    head, found, _ = test.partition(HIDDEN_BEGIN)
+    assert found, "a test cell without hidden tests"
+    return head
+
+
+def run(framework: str, exercises: list[Exercise], replace: dict[str, str] | None = None,
+        visible_only: bool = False, only: set[str] | None = None) -> dict[str, str | None]:
+    """Define every solution (``replace`` swaps in other sources by grade_id), then judge every test
+    cell the way the grader does (genlab.grading.judge: the test runs on the trusted side, the
+    solutions' namespace stands in for the kernel). ``visible_only`` judges only the visible part of
+    each test cell (:func:`visible_part`); ``only`` limits the run to those test grade_ids.
 
     Returns {test grade_id: None if it passed, else the error's last line}.
     """
@@ -51,10 +67,13 @@ def run(framework: str, exercises: list[Exercise], replace: dict[str, str] | Non
     exec(PRELUDE[framework], ns)
     for ex in exercises:
         exec((replace or {}).get(ex.grade_id, ex.solution), ns)
+    names = judge.defined_names(ex.solution for ex in exercises)
     results = {}
     for ex in exercises:
+        if only is not None and ex.test_id not in only:
+            continue
         try:
-            exec(ex.test, ns)
+            judge.run_in_process(visible_part(ex.test) if visible_only else ex.test, ns, names)
             results[ex.test_id] = None
         except BaseException as err:  # noqa: BLE001 - a test cell may raise anything
             results[ex.test_id] = (traceback.format_exception_only(type(err), err)[-1].strip())[:300]
@@ -74,48 +93,19 @@ def mutate(source: str, edits, framework: str, name: str) -> str:
 def check_mutant(framework: str, exercises: list[Exercise], grade_id: str, name: str, edits,
                  depends: dict[str, set[str]] | None = None) -> None:
     """The wrong answer fails its own exercise's test and no test except those in ``depends``
-    ({test id: exercises whose functions that test calls})."""
+    ({test id: exercises, or single wrong answers as "grade_id: name", that may also fail it})."""
     source = next(ex.solution for ex in exercises if ex.grade_id == grade_id)
     results = run(framework, exercises, {grade_id: mutate(source, edits, framework, name)})
     own = f"{grade_id}_test"
     assert results[own] is not None, f"{framework}: the test of {grade_id} passes the wrong answer {name!r}"
     for test_id, error in results.items():
-        if test_id != own and grade_id not in (depends or {}).get(test_id, ()):
+        allowed = (depends or {}).get(test_id, ())
+        if test_id != own and grade_id not in allowed and f"{grade_id}: {name}" not in allowed:
             assert error is None, f"{framework}: wrong {grade_id} ({name}) also failed {test_id}: {error}"
 
 
-def mutation_tests(notebooks: dict[str, Path], mutants: list, depends: dict[str, set[str]] | None = None,
-                   grade_ids: list[str] | None = None, min_per_exercise: int = 4):
-    """The test functions of a chapter's mutation module: a module-scoped ``chapter`` fixture over
-    ``notebooks`` ({framework: solution notebook}), the reference passing every test (with exactly
-    ``grade_ids`` in order when given, else at least 6 exercises), at least ``min_per_exercise`` wrong
-    answers per exercise, and each wrong answer in ``mutants`` caught (see :func:`check_mutant`).
-
-    Use: ``chapter, test_a, test_b, test_c = mutation_tests(NOTEBOOKS, MUTANTS, DEPENDS)`` at module level.
-    """
-    import pytest
-
-    @pytest.fixture(scope="module", params=list(notebooks))
-    def chapter(request):
-        fw, exercises, _ = load(notebooks[request.param])
-        return fw, exercises
-
-    def test_reference_solutions_pass_every_test(chapter):
-        fw, exercises = chapter
-        if grade_ids is not None:
-            assert [ex.grade_id for ex in exercises] == grade_ids
-        assert len(exercises) >= 6
-        assert run(fw, exercises) == {ex.test_id: None for ex in exercises}
-
-    def test_enough_wrong_answers_per_exercise(chapter):
-        counts = {ex.grade_id: 0 for ex in chapter[1]}
-        for grade_id, _, _ in mutants:
-            counts[grade_id] += 1
-        assert min(counts.values()) >= min_per_exercise, counts
-
-    @pytest.mark.parametrize("grade_id,name,edits", mutants, ids=[f"{m[0]}: {m[1]}" for m in mutants])
-    def test_wrong_answer_is_caught(chapter, grade_id, name, edits):
-        fw, exercises = chapter
-        check_mutant(fw, exercises, grade_id, name, edits, depends)
-
-    return chapter, test_reference_solutions_pass_every_test, test_enough_wrong_answers_per_exercise, test_wrong_answer_is_caught
+def visible_catches(framework: str, exercises: list[Exercise], grade_id: str, name: str, edits) -> str | None:
+    """The error the VISIBLE part of ``grade_id``'s test raises on the wrong answer, or None if it passes."""
+    source = next(ex.solution for ex in exercises if ex.grade_id == grade_id)
+    own = f"{grade_id}_test"
+    return run(framework, exercises, {grade_id: mutate(source, edits, framework, name)}, visible_only=True, only={own})[own]

@@ -106,6 +106,9 @@ image_grid(x_train[:40], nrow=20, title="binarised training digits");
 # Every function works on {{framework}} tensors, keeps the gradient graph intact, and reduces over the **last axis**
 # (pixels or latent dimensions), so it works for a batch `(B, D)` and for `(K, B, D)` stacks of samples alike.
 #
+# **What you may use:** any {{framework}} operation (`softplus`, `logsumexp`; in PyTorch also `torch.distributions`: a KL or a log-density from there is graded like
+# your own formula, by what it computes). Nothing shipped with the course implements these exercises.
+#
 # ### Exercise 1 · `reparameterize` (2 points)
 # Return $z = \mu + e^{\text{logvar}/2} \odot \varepsilon$. If `eps` is `None`, draw $\varepsilon \sim \mathcal N(0, I)$ with the shape of `mu`.
 
@@ -144,12 +147,22 @@ normal (uniform, wrong scale) when eps is None; a sample that cuts the graph (nu
 """
 import numpy as np
 from genlab.testing import assert_close, assert_finite_grads
-from genlab.{{fw}} import grad_of, to_numpy, to_tensor as T
+from genlab.fw import grad_of, to_numpy, to_tensor as T
 
 mu = np.array([[0.0, 1.0], [-2.0, 0.5]])
 logvar = np.array([[0.0, np.log(4.0)], [np.log(0.25), -1.0]])
 eps = np.array([[1.0, -1.0], [2.0, 0.5]])
 assert_close(reparameterize(T(mu), T(logvar), T(eps)), mu + np.exp(0.5 * logvar) * eps, "z")
+# gradients reach mu and logvar: dz/dmu = 1, dz/dlogvar = exp(logvar / 2) * eps / 2
+eps_t = T(eps)
+_, (g_mu, g_lv) = grad_of(lambda m, lv: reparameterize(m, lv, eps_t), mu, logvar)
+assert_finite_grads([g_mu, g_lv], ["mu", "logvar"])
+assert_close(g_lv, 0.5 * np.exp(0.5 * logvar) * eps, "dz/dlogvar")
+# eps=None: fresh standard-normal noise, so 10,000 draws of row 2 have mean mu and std exp(logvar / 2)
+z = to_numpy(reparameterize(T(np.tile(mu[1], (10000, 1))), T(np.tile(logvar[1], (10000, 1)))))
+assert z.shape == (10000, 2), f"z has shape {z.shape}, expected (10000, 2)"
+assert_close(z.mean(0), mu[1], "sample mean with eps=None", atol=0.05, rtol=0)
+assert_close(z.std(0), np.exp(0.5 * logvar[1]), "sample standard deviation with eps=None", atol=0.05, rtol=0)
 ### BEGIN HIDDEN TESTS
 rng = np.random.default_rng(2021)
 for shape in [(3, 5), (4, 2, 7)]:
@@ -202,11 +215,14 @@ latent dimensions instead of a sum; a sum or mean over the batch (wrong shape); 
 """
 import numpy as np
 from genlab.testing import assert_close, assert_finite_grads
-from genlab.{{fw}} import grad_of, to_tensor as T
+from genlab.fw import grad_of, to_tensor as T
 
 assert_close(gaussian_kl(T(np.zeros((2, 3))), T(np.zeros((2, 3)))), [0.0, 0.0], "KL at the prior")
 mu, logvar = np.array([[1.0, 0.0]]), np.array([[0.0, np.log(2.0)]])
 assert_close(gaussian_kl(T(mu), T(logvar)), [0.5 * (1.0 + (2.0 - 1.0 - np.log(2.0)))], "KL of one example")
+mu = np.array([[0.5, -1.0, 2.0, 0.0], [1.5, 0.3, -0.7, 1.0], [-0.2, 0.8, 0.1, -1.3]])
+logvar = np.array([[0.3, -0.5, 1.2, 0.0], [-1.0, 0.7, 0.2, -0.4], [0.9, -1.5, 0.0, 0.6]])
+assert_close(gaussian_kl(T(mu), T(logvar)), 0.5 * np.sum(mu ** 2 + np.exp(logvar) - 1.0 - logvar, axis=-1), "KL of a batch of 3 (Z = 4)")
 ### BEGIN HIDDEN TESTS
 def _kl_oracle(mu, logvar):
     return 0.5 * np.sum(mu ** 2 + np.exp(logvar) - 1.0 - logvar, axis=-1)
@@ -257,10 +273,16 @@ the wrong axis for inputs with more than two dimensions.
 """
 import numpy as np
 from genlab.testing import assert_close, assert_finite_grads
-from genlab.{{fw}} import grad_of, to_tensor as T
+from genlab.fw import grad_of, to_tensor as T
 
 x = np.array([[1.0, 0.0, 1.0]]); logits = np.array([[0.0, 0.0, 2.0]])
 assert_close(bernoulli_log_likelihood(T(x), T(logits)), [2 * np.log(0.5) + np.log(1 / (1 + np.exp(-2.0)))], "log-likelihood")
+# a (2, 3, 4) stack (sum over the last axis only) with two confident, wrong logits: log(sigmoid(-120)) is -inf in float32
+x = np.array([[[1, 0, 0, 1], [0, 1, 1, 1], [1, 1, 0, 0]], [[0, 0, 1, 0], [1, 0, 1, 1], [0, 1, 0, 1]]], dtype=float)
+logits = np.array([[[-120.0, 95.0, -2.0, 0.5], [1.0, -0.3, 2.2, -1.7], [0.8, 3.1, -0.6, 1.4]],
+                   [[-1.1, 0.2, 2.5, -3.0], [0.4, 1.9, -0.8, 0.0], [2.7, -1.5, 0.9, -0.2]]])
+assert_close(bernoulli_log_likelihood(T(x), T(logits)), np.sum(x * logits - np.logaddexp(0.0, logits), axis=-1),
+             "log-likelihood of a (2, 3, 4) stack with extreme logits")
 ### BEGIN HIDDEN TESTS
 def _bern_oracle(x, logits):
     return np.sum(x * logits - np.logaddexp(0.0, logits), axis=-1)
@@ -312,10 +334,14 @@ instead of a log-density; a mean instead of a sum over dimensions; no broadcasti
 import numpy as np
 from scipy.stats import norm
 from genlab.testing import assert_close
-from genlab.{{fw}} import to_tensor as T
+from genlab.fw import to_tensor as T
 
 z = np.array([[0.0, 1.0]])
 assert_close(log_normal(T(z), T(np.zeros((1, 2))), T(np.zeros((1, 2)))), [norm.logpdf(0.0) + norm.logpdf(1.0)], "log N(z; 0, I)")
+# K = 3 samples of B = 2 (Z = 3) against per-example mu and logvar (broadcast)
+z = np.array([[[0.5, -1.0, 2.0], [1.5, 0.3, -0.7]], [[-0.2, 0.8, 0.1], [1.0, -1.3, 0.4]], [[2.2, 0.0, -0.5], [-0.9, 0.6, 1.1]]])
+mu, logvar = np.array([[0.3, -0.5, 1.2], [1.0, 0.2, -0.4]]), np.array([[0.7, -1.2, 0.0], [-0.3, 1.5, 0.4]])
+assert_close(log_normal(T(z), T(mu), T(logvar)), norm.logpdf(z, mu, np.exp(0.5 * logvar)).sum(-1), "log N(z; mu, exp(logvar)), broadcast")
 ### BEGIN HIDDEN TESTS
 rng = np.random.default_rng(11)
 z, mu, logvar = rng.normal(size=(5, 3)), rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
@@ -331,6 +357,7 @@ assert_close(log_normal(T(z), T(np.zeros((1, 16))), T(np.zeros((1, 16)))), norm.
 # ### Exercise 5 · `negative_elbo` (2 points)
 # The training loss: $\frac1B\sum_b\big[-\log p(x_b\mid z_b) + \beta\,\mathrm{KL}(q(z\mid x_b)\,\|\,p(z))\big]$, a scalar. `logits` are the decoder's output for a
 # reparameterised sample $z_b$. Use your `bernoulli_log_likelihood` and `gaussian_kl`: sum over pixels and latent dimensions, mean over the batch.
+# The test judges this function against **your** two helpers (the expected loss is built from them), so a mistake in a helper costs the helper's points only, once.
 
 # %% solution id=vae_negative_elbo only=torch
 def negative_elbo(x, logits, mu, logvar, beta=1.0):
@@ -349,31 +376,51 @@ def negative_elbo(x, logits, mu, logvar, beta=1.0):
 # %% test id=vae_negative_elbo_test points=2
 """negative_elbo: a scalar, sum over pixels and latent dimensions, mean over the batch, beta on the KL only.
 
+Judged against your own helpers: the expected loss (and its gradients) are computed from YOUR
+bernoulli_log_likelihood and gaussian_kl, so a mistake in one of them costs that exercise's points
+only, not this one's too.
+
 Catches: a mean over pixels (the S002-P2 seed's reduce_mean over binary_crossentropy); a sum over
 the batch; beta applied to the reconstruction term or ignored; the ELBO instead of its negative; a
 vector instead of a scalar; a graph cut that leaves mu, logvar or the logits without gradients.
 """
 import numpy as np
-from genlab.testing import assert_close, assert_finite_grads
-from genlab.{{fw}} import grad_of, to_tensor as T
+from genlab.testing import as_array, assert_close
+from genlab.fw import grad_of, to_tensor as T
 
-x = np.array([[1.0, 0.0], [0.0, 0.0]]); logits = np.zeros((2, 2)); mu = np.zeros((2, 1)); logvar = np.zeros((2, 1))
-assert_close(negative_elbo(T(x), T(logits), T(mu), T(logvar)), 2 * np.log(2.0), "loss at logits 0 and q = prior", shape=())
-### BEGIN HIDDEN TESTS
-def _nelbo_oracle(x, logits, mu, logvar, beta=1.0):
-    rec = np.sum(x * logits - np.logaddexp(0.0, logits), axis=-1)
-    kl = 0.5 * np.sum(mu ** 2 + np.exp(logvar) - 1.0 - logvar, axis=-1)
+
+def _from_your_helpers(x, logits, mu, logvar, beta=1.0):
+    """The loss built from your own bernoulli_log_likelihood and gaussian_kl."""
+    rec = as_array(bernoulli_log_likelihood(T(x), T(logits)), "bernoulli_log_likelihood")
+    kl = as_array(gaussian_kl(T(mu), T(logvar)), "gaussian_kl")
     return np.mean(-rec + beta * kl)
 
+
+x = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]]); logits = np.array([[0.5, -1.0, 2.0], [1.5, 0.0, -0.5]])
+mu = np.array([[0.3, -1.0], [1.2, 0.4]]); logvar = np.array([[0.5, -0.3], [0.0, 1.0]])
+assert_close(negative_elbo(T(x), T(logits), T(mu), T(logvar), beta=0.5), _from_your_helpers(x, logits, mu, logvar, 0.5),
+             "loss with beta=0.5 (from your helpers)", shape=())
+### BEGIN HIDDEN TESTS
 rng = np.random.default_rng(5)
 x = (rng.random((8, 64)) > 0.6).astype(float)
 logits, mu, logvar = rng.normal(scale=2, size=(8, 64)), rng.normal(size=(8, 16)), rng.normal(size=(8, 16))
 for beta in [1.0, 0.25, 4.0]:
-    assert_close(negative_elbo(T(x), T(logits), T(mu), T(logvar), beta=beta), _nelbo_oracle(x, logits, mu, logvar, beta), f"loss with beta={beta}", shape=())
-assert_close(negative_elbo(T(x[:3]), T(logits[:3]), T(mu[:3]), T(logvar[:3])), _nelbo_oracle(x[:3], logits[:3], mu[:3], logvar[:3]), "loss of a smaller batch", shape=())
-_, grads = grad_of(lambda l, m, lv: negative_elbo(T(x), l, m, lv), logits, mu, logvar)
-assert_finite_grads(grads, ["logits", "mu", "logvar"])
-assert_close(grads[1], mu / len(x), "dloss/dmu (mean over the batch)")
+    assert_close(negative_elbo(T(x), T(logits), T(mu), T(logvar), beta=beta), _from_your_helpers(x, logits, mu, logvar, beta),
+                 f"loss with beta={beta} (from your helpers)", shape=())
+assert_close(negative_elbo(T(x[:3]), T(logits[:3]), T(mu[:3]), T(logvar[:3])),
+             _from_your_helpers(x[:3], logits[:3], mu[:3], logvar[:3]), "loss of a smaller batch (from your helpers)", shape=())
+# gradients, from your helpers' own gradients: the loss is the mean of -rec + beta * kl over their entries
+n_rec = as_array(bernoulli_log_likelihood(T(x), T(logits)), "bernoulli_log_likelihood").size
+n_kl = as_array(gaussian_kl(T(mu), T(logvar)), "gaussian_kl").size
+_, (h_logits,) = grad_of(lambda l: bernoulli_log_likelihood(T(x), l), logits)
+_, (h_mu, h_logvar) = grad_of(gaussian_kl, mu, logvar)
+_, grads = grad_of(lambda l, m, lv: negative_elbo(T(x), l, m, lv, beta=2.0), logits, mu, logvar)
+for got, helper, scale, name in [(grads[0], h_logits, -1.0 / n_rec, "logits"), (grads[1], h_mu, 2.0 / n_kl, "mu"),
+                                 (grads[2], h_logvar, 2.0 / n_kl, "logvar")]:
+    if helper is None:  # your helper cuts the graph: that costs the helper's points, not these
+        continue
+    assert got is not None, f"no gradient reaches {name}: is the graph cut (detach/numpy/stop_gradient)?"
+    assert_close(got, scale * as_array(helper), f"d loss / d {name} with beta=2 (from your helpers' gradients)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -592,16 +639,20 @@ def iwae_bound(log_px_z, log_pz, log_qz):
 """iwae_bound: logsumexp over the K samples (axis 0) minus log K, one value per image.
 
 Catches: log(mean(exp(.))) that overflows or underflows for log-weights around +-1000; a missing
--log K; the mean of the log-weights (that is the ELBO estimate, not L_K); the wrong axis (K vs B);
+-log K, or -log B; the mean of the log-weights (that is the ELBO estimate, not L_K); the wrong axis (K vs B);
 log q added instead of subtracted; max instead of logsumexp.
 """
 import numpy as np
 from scipy.special import logsumexp
 from genlab.testing import assert_close
-from genlab.{{fw}} import to_tensor as T
+from genlab.fw import to_tensor as T
 
 lp = np.log(np.array([[0.5], [0.25]])); zero = np.zeros((2, 1))
 assert_close(iwae_bound(T(lp), T(zero), T(zero)), [np.log(0.375)], "bound of two weights")
+# K = 3 samples of B = 2 images, log-weights near -1000 and -520 (exp of them is 0 in float32)
+lpx = np.array([[-1000.0, -520.5], [-1002.0, -518.0], [-999.0, -523.0]])
+lpz = np.array([[-3.0, -2.5], [-1.0, -4.0], [-2.0, -3.5]]); lqz = np.array([[-1.5, -0.5], [-2.5, -1.0], [-0.8, -2.2]])
+assert_close(iwae_bound(T(lpx), T(lpz), T(lqz)), logsumexp(lpx + lpz - lqz, axis=0) - np.log(3), "bound (K=3, B=2)")
 ### BEGIN HIDDEN TESTS
 def _iwae_oracle(a, b, c):
     return logsumexp(a + b - c, axis=0) - np.log(a.shape[0])
@@ -838,16 +889,17 @@ def conditional_input(h, y, num_classes=10):
 """conditional_input: features first, then a one-hot block of width num_classes; gradients still reach h.
 
 Catches: concatenation along the batch axis; the label appended as one number instead of one-hot;
-an off-by-one one-hot (label 0 -> column 1); num_classes ignored (fixed at 10); one-hot before the
-features; an integer or boolean result that breaks the Dense/Linear layer.
+an off-by-one one-hot (label 0 -> column 1); num_classes ignored (fixed at 10, or one_hot without it:
+as wide as the largest label + 1); one-hot before the features; an integer or boolean result that
+breaks the Dense/Linear layer.
 """
 import numpy as np
 from genlab.testing import assert_close, assert_finite_grads
-from genlab.{{fw}} import grad_of, to_labels as L, to_tensor as T
+from genlab.fw import grad_of, to_labels as L, to_tensor as T
 
 h = np.array([[0.5, -1.0], [2.0, 0.0]])
-out = conditional_input(T(h), L(np.array([0, 2])), num_classes=3)
-assert_close(out, [[0.5, -1.0, 1, 0, 0], [2.0, 0.0, 0, 0, 1]], "conditioned input")
+out = conditional_input(T(h), L(np.array([0, 2])), num_classes=4)
+assert_close(out, [[0.5, -1.0, 1, 0, 0, 0], [2.0, 0.0, 0, 0, 1, 0]], "conditioned input (num_classes=4)")
 ### BEGIN HIDDEN TESTS
 rng = np.random.default_rng(9)
 for num_classes in (10, 4):
@@ -856,6 +908,8 @@ for num_classes in (10, 4):
     got = conditional_input(T(h), L(y), num_classes=num_classes)
     assert_close(got, want, f"conditioned input with {num_classes} classes")
     assert "float" in str(got.dtype), f"result dtype {got.dtype} is not floating point"
+assert_close(conditional_input(T(h[:2]), L(np.array([1, 0])), num_classes=3), np.concatenate([h[:2], np.eye(3)[[1, 0]]], axis=1),
+             "conditioned input, labels below num_classes - 1")
 y = np.array([9, 0, 3])
 _, (g_h,) = grad_of(lambda t: conditional_input(t, L(y), 10), rng.normal(size=(3, 4)))
 assert_finite_grads([g_h], ["h"])
@@ -942,7 +996,7 @@ image_grid(np.concatenate([grey_test[:12], x_noisy[:12], outputs["VAE on clean d
 # **S002-P2 ("implement a VAE", TensorFlow)**
 # 1. The loss is computed **once, outside** `tf.GradientTape`, from variables (`z_mean`, `logits`) that do not exist at that point; inside the loop the tape records nothing, so `tape.gradient` returns `None`. *Fix:* compute the loss from the model's outputs inside the tape (`vae_loss` above).
 # 2. `decode` applies a sigmoid and `call` names the result `logits`. Probabilities passed where logits are expected get a second sigmoid; `log(sigmoid(.))` on probabilities is also numerically unsafe. *Fix:* the decoder returns logits; the likelihood uses `x*l - softplus(l)` (Exercise 3).
-# 3. `reduce_mean` of `binary_crossentropy` averages over pixels and `reduce_mean` in the KL averages over latent dimensions: the two terms are on different scales (the effective $eta$ becomes $Z/D$), so this is not the ELBO. *Fix:* sum over pixels and latent dimensions, mean over the batch (Exercise 5).
+# 3. `reduce_mean` of `binary_crossentropy` averages over pixels and `reduce_mean` in the KL averages over latent dimensions: the two terms are on different scales (the effective $\beta$ becomes $Z/D$), so this is not the ELBO. *Fix:* sum over pixels and latent dimensions, mean over the batch (Exercise 5).
 # 4. `for x_batch in x_train` iterates over **single images**, not batches, and the data is downloaded at run time (`mnist.load_data()`).
 # 5. It plots 1,000 samples on a 10x10 subplot grid: `plt.subplot(10, 10, 101)` raises an error.
 #
@@ -962,7 +1016,7 @@ image_grid(np.concatenate([grey_test[:12], x_noisy[:12], outputs["VAE on clean d
 #
 # - The ELBO = reconstruction − KL is a lower bound on $\log p(x)$; the gap is $\mathrm{KL}(q(z\mid x)\,\|\,p(z\mid x))$.
 # - Reparameterise so gradients reach $\mu$ and $\sigma$; parameterise $\log\sigma^2$; compute likelihoods from logits.
-# - Sum over pixels and latent dimensions, average over examples; $eta$ moves the model along the rate-distortion curve.
+# - Sum over pixels and latent dimensions, average over examples; $\beta$ moves the model along the rate-distortion curve.
 # - Report log-likelihoods with a tight estimator (IWAE with large $K$), in nats per image, on held-out data.
 #
 # **Interview drill:** the items of this chapter are in `questions/02_vae.yaml` (中文 / English); practise them with `genlab drill --chapter vae`.

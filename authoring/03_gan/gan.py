@@ -45,7 +45,7 @@ from tqdm.auto import trange
 import genlab
 from genlab import pick, report
 from genlab.data import load_digits
-from genlab.torch import MLP, device, images_to_numpy, to_images, to_numpy, to_tensor
+from genlab.torch import MLP, device, images_to_numpy, to_images, to_numpy
 from genlab.torch.gan import ConvDiscriminator, ConvGenerator, PatchDiscriminator, SRNet
 from genlab.viz import image_grid, loss_curves
 
@@ -58,7 +58,6 @@ genlab.seed_everything(SEED)
 print(f"PyTorch {torch.__version__} on {DEVICE}; QUICK={QUICK}")
 
 # %% only=tf
-import math
 import time
 
 import keras
@@ -70,7 +69,7 @@ from tqdm.auto import trange
 import genlab
 from genlab import pick, report
 from genlab.data import load_digits
-from genlab.tf import MLP, device, images_to_numpy, make_loader, to_images, to_numpy, to_tensor
+from genlab.tf import MLP, device, images_to_numpy, make_loader, to_images, to_numpy
 from genlab.tf.gan import ConvDiscriminator, ConvGenerator, PatchDiscriminator, SRNet
 from genlab.viz import image_grid, loss_curves
 
@@ -114,6 +113,9 @@ plt.show()
 #
 # Both functions take **logits** (the discriminator has no final sigmoid), of any shape (`(B,)` or `(B, 1)`), and return a **scalar** tensor.
 #
+# **What you may use** in this chapter's exercises: any {{framework}} operation (a cross-entropy *with logits*, `nn.PixelShuffle`/`depth_to_space`, autodiff for the
+# penalty's gradient) — each is graded by what it computes, so `depth_to_space`'s other channel order fails Exercise 7 in TensorFlow. Nothing shipped with the course implements them.
+#
 # ### Exercise 1 · `discriminator_loss` (2 points)
 # The binary cross-entropy of real samples against target $1 - s$ plus that of fake samples against target $0$, each **averaged over its own batch**:
 # $\;\mathcal L_D = \operatorname{mean}_\text{real}\big[\operatorname{softplus}(\ell) - (1 - s)\,\ell\big] + \operatorname{mean}_\text{fake}\big[\operatorname{softplus}(\ell)\big]$
@@ -147,11 +149,15 @@ batch or a sum instead of two means; a vector instead of a scalar; a graph cut.
 """
 import numpy as np
 from genlab.testing import assert_close, assert_finite_grads
-from genlab.{{fw}} import grad_of, to_tensor as T
+from genlab.fw import grad_of, to_tensor as T
 
 real, fake = np.array([2.0, 0.0]), np.array([-1.0, 0.5])
 sp = lambda l: np.logaddexp(0.0, l)
 assert_close(discriminator_loss(T(real), T(fake)), np.mean(sp(-real)) + np.mean(sp(fake)), "loss", shape=())
+# smooth=0.2 (real targets 0.8, fake targets 0), 4 real and 3 fake logits as (B, 1) columns, two of them confident
+real, fake = np.array([[3.0], [-0.5], [40.0], [1.2]]), np.array([[-2.0], [150.0], [0.7]])
+assert_close(discriminator_loss(T(real), T(fake), 0.2), np.mean(sp(real) - 0.8 * real) + np.mean(sp(fake)),
+             "loss with smooth=0.2, 4 real and 3 fake logits", shape=())
 ### BEGIN HIDDEN TESTS
 def _d_oracle(r, f, s=0.0):
     return np.mean(np.logaddexp(0.0, r) - (1.0 - s) * r) + np.mean(np.logaddexp(0.0, f))
@@ -200,10 +206,16 @@ a sum instead of a mean; a graph cut.
 """
 import numpy as np
 from genlab.testing import assert_close, assert_finite_grads
-from genlab.{{fw}} import grad_of, to_tensor as T
+from genlab.fw import grad_of, to_tensor as T
 
 fake = np.array([0.0, 2.0, -3.0])
 assert_close(generator_loss(T(fake)), np.mean(np.logaddexp(0.0, -fake)), "loss", shape=())
+# a confident rejection (logit -200: log(sigmoid) is -inf in float32) and the gradient -(1 - sigmoid(l)) / B
+fake = np.array([-200.0, -8.0, 1.5, 4.0, 0.3])
+assert_close(generator_loss(T(fake)), np.mean(np.logaddexp(0.0, -fake)), "loss with a confident rejection", shape=())
+_, (g,) = grad_of(generator_loss, fake)
+assert_finite_grads([g], ["fake logits"])
+assert_close(g, -(1.0 - 1.0 / (1.0 + np.exp(-fake))) / len(fake), "dL/d fake logits")
 ### BEGIN HIDDEN TESTS
 rng = np.random.default_rng(37)
 for shape in [(9,), (4, 1), (128,)]:
@@ -224,7 +236,9 @@ assert_close(g, -(1.0 - 1.0 / (1.0 + np.exp(-f))) / len(f), "dL/d fake logits")
 # 1. **Discriminator step**: fakes $G(z_d)$, loss `discriminator_loss(D(real), D(fake), smooth)`, one `opt_d` step. This step must not change $G$ and must not leave gradients behind that a later generator step would apply.
 # 2. **Generator step**: with the **updated** $D$, loss `generator_loss(D(G(z_g)))`, one `opt_g` step. It must not change $D$.
 #
-# Return `(d_loss, g_loss)`, the two losses before their updates, as scalar tensors (no `.item()`/`.numpy()`: {{framework}} may run this function as a compiled graph).
+# Return `(d_loss, g_loss)`, the two losses before their updates, as scalar tensors, not Python numbers (no `.item()`/`.numpy()`; in TensorFlow the step may also run as a compiled graph, `tf.function`, where `.numpy()` does not exist).
+# The test replays your step in NumPy with **your** two losses (their values and gradients), so a wrong loss value costs that exercise's points only, once
+# (a loss that is not a scalar, or that cuts the gradient, cannot be trained through: the step fails with it too).
 # `opt_d` updates only $D$'s weights and `opt_g` only $G$'s (in PyTorch they were built over those parameters; in Keras you pass the variables to `apply_gradients`).
 
 # %% solution id=gan_training_step only=torch
@@ -264,6 +278,10 @@ def train_step(G, D, opt_g, opt_d, real, z_d, z_g, smooth=0.0):
 # %% test id=gan_training_step_test points=3
 """train_step: checked weight by weight against a NumPy replay of the two updates (plain SGD).
 
+Judged against your own losses: the replay uses YOUR discriminator_loss and generator_loss (their
+values and their gradients with respect to the logits, at the logits the replay computes), so a
+mistake in a loss costs that exercise's points only, not this one's too.
+
 Catches: a discriminator step that also moves G (no detach with stale gradients, or G's variables
 on the D tape); a generator step that moves D; the generator step taken against the old D
 (simultaneous instead of alternating updates); gradients left over from an earlier step (a
@@ -272,7 +290,8 @@ update or not as scalars.
 """
 import numpy as np
 from genlab.testing import as_array, assert_close
-from genlab.{{fw}} import MLP, get_weights, make_sgd, set_weights, to_tensor as T
+from genlab.fw import MLP, get_weights, grad_of, make_sgd, set_weights, to_tensor as T
+
 
 def _mlp_np(ws, x):  # the genlab MLP in NumPy: tanh between layers, kernels (in, out)
     h = x
@@ -281,6 +300,45 @@ def _mlp_np(ws, x):  # the genlab MLP in NumPy: tanh between layers, kernels (in
         h = np.tanh(h) if i + 2 < len(ws) else h
     return h
 
+
+def _jacobians(fn, ws, h=1e-6):
+    """d fn(ws) / d ws[i] for every weight array, by central differences in float64: (out..., w...)."""
+    out = []
+    for i, w in enumerate(ws):
+        jac = np.zeros(fn(ws).shape + w.shape)
+        for idx in np.ndindex(w.shape):
+            plus = [v.copy() for v in ws]; minus = [v.copy() for v in ws]
+            plus[i][idx] += h; minus[i][idx] -= h
+            jac[(...,) + idx] = (fn(plus) - fn(minus)) / (2 * h)
+        out.append(jac)
+    return out
+
+
+def _your_loss(loss, *logits):
+    """Your loss at these logits: its value and its gradient with respect to each (None: no gradient)."""
+    value, grads = grad_of(loss, *logits)
+    return float(as_array(value, "your loss")), [np.zeros_like(l) if g is None else as_array(g) for g, l in zip(grads, logits)]
+
+
+def _chain(jacs, dl):
+    """Gradient of the loss with respect to the weights from d logits / d weights and d loss / d logits."""
+    return [np.tensordot(dl, j, axes=dl.ndim) for j in jacs]
+
+
+def _step_replay(wg, wd, real, z_d, z_g, lr, smooth):
+    """Alternating SGD steps with your losses: returns the new weights and the two losses before the updates."""
+    fake = _mlp_np(wg, z_d)
+    r, f = _mlp_np(wd, real), _mlp_np(wd, fake)
+    d_val, (dl_r, dl_f) = _your_loss(lambda a, b: discriminator_loss(a, b, smooth), r, f)
+    d_grads = [a + b for a, b in zip(_chain(_jacobians(lambda w: _mlp_np(w, real), wd), dl_r),
+                                     _chain(_jacobians(lambda w: _mlp_np(w, fake), wd), dl_f))]
+    wd_new = [w - lr * g for w, g in zip(wd, d_grads)]
+    g_val, (dl_g,) = _your_loss(generator_loss, _mlp_np(wd_new, _mlp_np(wg, z_g)))
+    g_grads = _chain(_jacobians(lambda w: _mlp_np(wd_new, _mlp_np(w, z_g)), wg), dl_g)
+    wg_new = [w - lr * g for w, g in zip(wg, g_grads)]
+    return wg_new, wd_new, d_val, g_val
+
+
 rng = np.random.default_rng(41)
 G, D = MLP(2, (4,), 2, activation="tanh"), MLP(2, (4,), 1, activation="tanh")
 set_weights(G, [rng.normal(scale=0.8, size=w.shape) for w in get_weights(G)])
@@ -288,34 +346,15 @@ set_weights(D, [rng.normal(scale=0.8, size=w.shape) for w in get_weights(D)])
 wd = [w.astype(np.float64) for w in get_weights(D)]
 wg = [w.astype(np.float64) for w in get_weights(G)]
 real, z_d, z_g = rng.normal(size=(6, 2)), rng.normal(size=(5, 2)), rng.normal(size=(4, 2))
-d_loss, g_loss = train_step(G, D, make_sgd(G, 0.1), make_sgd(D, 0.1), T(real), T(z_d), T(z_g))
-r, f = _mlp_np(wd, real), _mlp_np(wd, _mlp_np(wg, z_d))
-assert_close(d_loss, np.mean(np.logaddexp(0, -r)) + np.mean(np.logaddexp(0, f)), "d_loss (before the update)", shape=())
-assert as_array(g_loss, "g_loss").shape == (), "g_loss must be a scalar"
-assert any(np.abs(a - b).max() > 1e-6 for a, b in zip(get_weights(D), wd)), "D's weights did not change"
-assert any(np.abs(a - b).max() > 1e-6 for a, b in zip(get_weights(G), wg)), "G's weights did not change"
+want_g, want_d, d_val, g_val = _step_replay(wg, wd, real, z_d, z_g, 0.1, 0.2)
+d_loss, g_loss = train_step(G, D, make_sgd(G, 0.1), make_sgd(D, 0.1), T(real), T(z_d), T(z_g), smooth=0.2)
+assert_close(d_loss, d_val, "d_loss (your discriminator_loss before the update)", shape=())
+assert_close(g_loss, g_val, "g_loss (your generator_loss against the updated D)", shape=())
+for i, (got, want) in enumerate(zip(get_weights(D), want_d)):
+    assert_close(got, want, f"D weight {i} after the step", atol=2e-5)
+for i, (got, want) in enumerate(zip(get_weights(G), want_g)):
+    assert_close(got, want, f"G weight {i} after the step", atol=2e-5)
 ### BEGIN HIDDEN TESTS
-def _num_grad(fn, ws, h=1e-6):
-    grads = []
-    for i, w in enumerate(ws):
-        g = np.zeros_like(w)
-        for idx in np.ndindex(w.shape):
-            plus = [v.copy() for v in ws]; minus = [v.copy() for v in ws]
-            plus[i][idx] += h; minus[i][idx] -= h
-            g[idx] = (fn(plus) - fn(minus)) / (2 * h)
-        grads.append(g)
-    return grads
-
-def _step_oracle(wg, wd, real, z_d, z_g, lr, s):
-    fake = _mlp_np(wg, z_d)
-    d_fn = lambda w: np.mean(np.logaddexp(0, _mlp_np(w, real)) - (1 - s) * _mlp_np(w, real)) + np.mean(np.logaddexp(0, _mlp_np(w, fake)))
-    d_val = d_fn(wd)
-    wd_new = [w - lr * g for w, g in zip(wd, _num_grad(d_fn, wd))]
-    g_fn = lambda w: np.mean(np.logaddexp(0, -_mlp_np(wd_new, _mlp_np(w, z_g))))
-    g_val = g_fn(wg)
-    wg_new = [w - lr * g for w, g in zip(wg, _num_grad(g_fn, wg))]
-    return wg_new, wd_new, d_val, g_val
-
 rng = np.random.default_rng(43)
 G, D = MLP(2, (4,), 2, activation="tanh"), MLP(2, (4,), 1, activation="tanh")
 set_weights(G, [rng.normal(scale=0.8, size=w.shape) for w in get_weights(G)])
@@ -325,7 +364,7 @@ wg = [w.astype(np.float64) for w in get_weights(G)]
 wd = [w.astype(np.float64) for w in get_weights(D)]
 for step in range(2):  # two consecutive steps: nothing may carry over from the first
     real, z_d, z_g = rng.normal(size=(6, 2)) + 1.0, rng.normal(size=(5, 2)), rng.normal(size=(3, 2))
-    wg, wd, d_val, g_val = _step_oracle(wg, wd, real, z_d, z_g, 0.2, 0.1)
+    wg, wd, d_val, g_val = _step_replay(wg, wd, real, z_d, z_g, 0.2, 0.1)
     d_loss, g_loss = train_step(G, D, opt_g, opt_d, T(real), T(z_d), T(z_g), smooth=0.1)
     assert_close(d_loss, d_val, f"step {step}: d_loss", shape=())
     assert_close(g_loss, g_val, f"step {step}: g_loss (against the updated D, before G's update)", shape=())
@@ -360,23 +399,35 @@ def mode_coverage(samples, centers, std, min_fraction=0.25):
 # %% test id=gan_mode_coverage_test points=2
 """mode_coverage: high quality = closer than 3 std to the nearest mode; covered = >= min_fraction * n / K of them.
 
-Catches: 1 or 2 std instead of 3; squared distances compared with 3 std; counting all samples (not only
+Catches: 1 or 2 std instead of 3; squared distances compared with 3 std; distances to the mirrored
+centres (x + c instead of x - c); counting all samples (not only
 the high-quality ones) towards coverage; a threshold relative to the number of high-quality samples
 instead of n; a strict > at the threshold; the share of covered modes instead of samples; wrong types.
 """
 import numpy as np
 from genlab.testing import assert_close
-from genlab.{{fw}} import to_tensor as T
+from genlab.fw import to_tensor as T
 
 centers = np.array([[0.0, 0.0], [10.0, 0.0]])
 samples = np.array([[0.01, 0.0], [0.0, -0.02], [10.5, 0.0], [10.0, 0.08]])
 covered, share = mode_coverage(samples, centers, std=0.02)
 assert isinstance(covered, int) and isinstance(share, float), "return a Python int and a Python float"
 assert (covered, share) == (1, 0.5), f"got {(covered, share)}, expected (1, 0.5)"
+# three modes off the origin, std 0.1 (high quality: distance < 0.3), n = 12 samples
+centers = np.array([[1.0, 2.0], [-3.0, 0.5], [2.5, -1.5]])
+offsets = [[0.05, 0.0], [0.0, 0.25], [-0.06, 0.08],   # mode 0: 3 high-quality samples (distances 0.05, 0.25, 0.1)
+           [0.09, 0.12], [0.0, -0.28],                # mode 1: 2 high-quality samples (0.15, 0.28)
+           [0.12, 0.0], [0.3, 0.4], [0.0, -0.9]]      # mode 2: 1 high-quality sample (0.12); 0.5 and 0.9 are too far
+samples = np.concatenate([centers[[0, 0, 0, 1, 1, 2, 2, 2]] + offsets, [[0.0, 0.0], [5.0, 5.0], [-1.0, -3.0], [0.5, -0.4]]])
+# 6 of 12 samples are high quality; min_fraction 0.5 asks for 0.5 * 12 / 3 = 2 per mode: modes 0 and 1 (exactly 2)
+covered, share = mode_coverage(T(samples), T(centers), std=0.1, min_fraction=0.5)
+assert isinstance(covered, int) and isinstance(share, float), "return a Python int and a Python float"
+assert covered == 2, f"min_fraction=0.5: modes covered: got {covered}, expected 2"
+assert_close(share, 0.5, "high-quality share of 12 samples around 3 modes", shape=())
 ### BEGIN HIDDEN TESTS
 rng = np.random.default_rng(47)
 angles = 2 * np.pi * np.arange(8) / 8
-ring = np.stack([2 * np.cos(angles), 2 * np.sin(angles)], 1)
+ring = np.stack([2 * np.cos(angles), 2 * np.sin(angles)], 1) + [0.7, -0.3]  # off the origin: no symmetry hides a sign
 std = 0.02
 
 def _around(k, n, radius):  # n points at exactly `radius` from mode k, random directions
@@ -459,13 +510,34 @@ differentiable with respect to the critic (no create_graph / no outer tape).
 """
 import numpy as np
 from genlab.testing import assert_close, assert_finite_grads
-from genlab.{{fw}} import MLP, flat, get_weights, param_grads, set_weights, to_tensor as T
+from genlab.fw import MLP, flat, get_weights, grad_of, param_grads, set_weights, to_tensor as T
 
 rng = np.random.default_rng(53)
 w = rng.normal(size=(6, 1)); W = T(w)
 real, fake, alpha = rng.normal(size=(5, 2, 3)), rng.normal(size=(5, 2, 3)), rng.random(5)
 gp = gradient_penalty(lambda x: flat(x) @ W, T(real), T(fake), T(alpha), weight=10.0)
 assert_close(gp, 10.0 * (np.linalg.norm(w) - 1.0) ** 2, "penalty of a linear critic", shape=())
+# a quadratic critic (x.w)^2: its gradient 2 (x.w) w depends on where it is taken, and its norm is below 1 on some rows
+def _quad_gp(w, real, fake, alpha, weight):  # NumPy oracle
+    a = alpha.reshape(-1, *([1] * (real.ndim - 1)))
+    s = (a * real + (1 - a) * fake).reshape(len(real), -1) @ w  # (B, 1): x_hat . w
+    return weight * np.mean((2 * np.abs(s[:, 0]) * np.linalg.norm(w) - 1.0) ** 2)
+
+rng_v = np.random.default_rng(54)
+w2 = 0.5 * rng_v.normal(size=(6, 1)); W2 = T(w2)
+gp = gradient_penalty(lambda x: (flat(x) @ W2) ** 2, T(real), T(fake), T(alpha), weight=2.5)
+assert_close(gp, _quad_gp(w2, real, fake, alpha, 2.5), "penalty of a quadratic critic, weight 2.5", shape=())
+# the penalty is differentiable w.r.t. the critic's weights: compare with finite differences of the oracle
+_, (g_w,) = grad_of(lambda v: gradient_penalty(lambda x: (flat(x) @ v) ** 2, T(real), T(fake), T(alpha), weight=2.5), w2)
+assert_finite_grads([g_w], ["the critic's weights"])
+num = np.array([(_quad_gp(w2 + 1e-6 * e[:, None], real, fake, alpha, 2.5) - _quad_gp(w2 - 1e-6 * e[:, None], real, fake, alpha, 2.5)) / 2e-6
+                for e in np.eye(6)])[:, None]
+assert_close(g_w, num, "d penalty / d critic weights", atol=1e-3, rtol=1e-3)
+# alpha=None: one U(0, 1) draw per example. real = u (unit norm), fake = 0: x_hat . u = alpha, the norm is
+# 2 alpha and the penalty mean (2 alpha - 1)^2 -> 1/3 (for 20,000 examples)
+u = np.full((6, 1), 1 / np.sqrt(6)); U = T(u)
+gp = gradient_penalty(lambda x: (flat(x) @ U) ** 2, T(np.tile(u.T, (20000, 1))), T(np.zeros((20000, 6))), None, weight=1.0)
+assert_close(gp, 1 / 3, "penalty with alpha=None (expected 1/3)", shape=(), atol=0.015, rtol=0)
 ### BEGIN HIDDEN TESTS
 def _quad_oracle(w, real, fake, alpha, weight):
     a = alpha.reshape(-1, *([1] * (real.ndim - 1)))
@@ -912,24 +984,27 @@ def label_maps(images, y, num_classes):
 # %% test id=gan_label_maps_test points=1
 """label_maps: image channels first, then K one-hot constant maps, on the framework's channel axis.
 
-Catches: the label maps before the image channels; the wrong axis; num_classes ignored (10 assumed);
-an off-by-one one-hot; the label as one channel holding the class number; a graph cut on the images.
+Catches: the label maps before the image channels; the wrong axis; num_classes ignored (10 assumed,
+or one_hot without it: as wide as the largest label + 1); maps of H x H pixels; an off-by-one one-hot; the label as one channel holding the class number; a graph cut on the images.
 """
 import numpy as np
-from genlab.testing import assert_close, assert_finite_grads
-from genlab.{{fw}} import grad_of, images_to_numpy, to_images, to_labels
+from genlab.testing import assert_close_images, assert_finite_grads
+from genlab.fw import CHANNEL_AXIS, grad_of, to_images, to_labels
 
-x = np.random.default_rng(59).random((2, 3, 4, 1))
-out = images_to_numpy(label_maps(to_images(x), to_labels([2, 0]), 3))
-want = np.concatenate([x, np.broadcast_to(np.eye(3)[[2, 0]][:, None, None, :], (2, 3, 4, 3))], axis=-1)
-assert_close(out, want, "images with label maps")
+# 3 images of 2 x 5 pixels with C = 2 channels, K = 4 classes (expected values in the neutral layout (N, H, W, C);
+# assert_close_images compares in this framework's layout, CHANNEL_AXIS)
+x = np.random.default_rng(59).random((3, 2, 5, 2))
+want = np.concatenate([x, np.broadcast_to(np.eye(4)[[2, 0, 1]][:, None, None, :], (3, 2, 5, 4))], axis=-1)
+assert_close_images(label_maps(to_images(x), to_labels([2, 0, 1]), 4), want, "images with label maps", CHANNEL_AXIS)
+_, (g,) = grad_of(lambda t: label_maps(t, to_labels([2, 0, 1]), 4), to_images(x))
+assert_finite_grads([g], ["images"])
 ### BEGIN HIDDEN TESTS
 rng = np.random.default_rng(61)
-for n, h, w, c, k in [(5, 8, 8, 1, 10), (3, 2, 5, 2, 4), (1, 6, 3, 3, 7)]:
+for n, h, w, c, k in [(5, 8, 7, 1, 10), (3, 2, 5, 2, 4), (1, 6, 3, 3, 7)]:
     x, y = rng.normal(size=(n, h, w, c)), rng.integers(0, k, n)
-    out = images_to_numpy(label_maps(to_images(x), to_labels(y), k))
     want = np.concatenate([x, np.broadcast_to(np.eye(k)[y][:, None, None, :], (n, h, w, k))], axis=-1)
-    assert_close(out, want, f"label maps for (N, H, W, C, K) = {(n, h, w, c, k)}")
+    assert_close_images(label_maps(to_images(x), to_labels(y), k), want, f"label maps for (N, H, W, C, K) = {(n, h, w, c, k)}",
+                        CHANNEL_AXIS)
 x = rng.normal(size=(4, 3, 3, 1))
 _, (g,) = grad_of(lambda t: label_maps(t, to_labels([1, 2, 3, 4]), 5), to_images(x))
 assert_finite_grads([g], ["images"])
@@ -1015,12 +1090,21 @@ Catches: a reshape without the transpose; i and j swapped; TensorFlow's depth_to
 ((i*r + j)*C + c) for C > 1; H and W mixed up on non-square inputs; r hard-coded to 2; a graph cut.
 """
 import numpy as np
-from genlab.testing import assert_close, assert_finite_grads
-from genlab.{{fw}} import grad_of, images_to_numpy, to_images
+from genlab.testing import assert_close_images, assert_finite_grads
+from genlab.fw import CHANNEL_AXIS, grad_of, to_images
 
+# expected values in the neutral layout (N, H, W, C); assert_close_images compares in this framework's layout (CHANNEL_AXIS)
 x = np.arange(8, dtype=float).reshape(1, 1, 2, 4)        # (N, H, W, C r^2) with r = 2, C = 1
-out = images_to_numpy(pixel_shuffle(to_images(x), 2))
-assert_close(out[0, :, :, 0], [[0, 1, 4, 5], [2, 3, 6, 7]], "2x2 sub-pixels of two pixels")
+want = np.array([[0, 1, 4, 5], [2, 3, 6, 7]], dtype=float)[None, :, :, None]
+assert_close_images(pixel_shuffle(to_images(x), 2), want, "2x2 sub-pixels of two pixels", CHANNEL_AXIS)
+# C = 2 output channels, r = 3, 2 x 3 input pixels: input channel c*9 + i*3 + j goes to sub-pixel (i, j) of channel c
+x = np.random.default_rng(71).normal(size=(2, 2, 3, 18))
+want = np.zeros((2, 6, 9, 2))
+for c in range(2):
+    for i in range(3):
+        for j in range(3):
+            want[:, i::3, j::3, c] = x[:, :, :, c * 9 + i * 3 + j]
+assert_close_images(pixel_shuffle(to_images(x), 3), want, "pixel shuffle of (2, 2, 3, 18) with r=3", CHANNEL_AXIS)
 ### BEGIN HIDDEN TESTS
 def _ps_oracle(x, r):
     n, h, w, cr2 = x.shape
@@ -1035,11 +1119,11 @@ def _ps_oracle(x, r):
 rng = np.random.default_rng(67)
 for shape, r in [((2, 3, 5, 4), 2), ((1, 4, 2, 12), 2), ((3, 2, 3, 18), 3), ((1, 5, 7, 9), 3)]:
     x = rng.normal(size=shape)
-    assert_close(images_to_numpy(pixel_shuffle(to_images(x), r)), _ps_oracle(x, r), f"pixel shuffle of {shape}, r={r}")
+    assert_close_images(pixel_shuffle(to_images(x), r), _ps_oracle(x, r), f"pixel shuffle of {shape}, r={r}", CHANNEL_AXIS)
 x = rng.normal(size=(2, 3, 4, 8))
 _, (g,) = grad_of(lambda t: pixel_shuffle(t, 2) ** 2, to_images(x))
 assert_finite_grads([g], ["input"])
-assert_close(images_to_numpy(g), 2 * x, "gradient of sum(out^2)")
+assert_close_images(g, 2 * x, "gradient of sum(out^2)", CHANNEL_AXIS)
 ### END HIDDEN TESTS
 
 # %%
@@ -1215,8 +1299,8 @@ def train_sr(net, steps, adversarial=False, seed=SEED):
 # %%
 genlab.seed_everything(SEED)
 sr_net = SRNet(SR_WIDTH, SR_DEPTH, scale=2, activation="relu")
-weights = genlab.{{fw}}.get_weights(sr_net)
-genlab.{{fw}}.set_weights(sr_net, weights[:-2] + [np.zeros_like(weights[-2]), np.zeros_like(weights[-1])])  # start at bicubic
+weights = genlab.fw.get_weights(sr_net)
+genlab.fw.set_weights(sr_net, weights[:-2] + [np.zeros_like(weights[-2]), np.zeros_like(weights[-1])])  # start at bicubic
 t0 = time.time()
 sr_hist = train_sr(sr_net, SR_STEPS)
 sr_seconds = time.time() - t0
@@ -1225,7 +1309,7 @@ residual = np.mean([np.abs(sr_content[n] - sr_test[n][2]).mean() for n in SR_TES
 print(f"mean |SR - bicubic| = {residual:.4f} (0 would mean the network died and still outputs bicubic)")
 
 sr_adv_net = SRNet(SR_WIDTH, SR_DEPTH, scale=2, activation="relu")
-genlab.{{fw}}.set_weights(sr_adv_net, genlab.{{fw}}.get_weights(sr_net))
+genlab.fw.set_weights(sr_adv_net, genlab.fw.get_weights(sr_net))
 t0 = time.time()
 adv_hist = train_sr(sr_adv_net, SR_ADV_STEPS, adversarial=True)
 adv_seconds = time.time() - t0
