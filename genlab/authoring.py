@@ -262,6 +262,14 @@ def build_notebook(cells: list[Cell], framework: str, path: Path | str = "<sourc
     nb.metadata = {"kernelspec": dict(KERNELSPEC),
                    "language_info": {"name": "python", "version": "3.11"},
                    "genlab": {"framework": FRAMEWORKS[framework]}}
+    nb.cells = [node for _, node in built_cells(cells, framework, path)]
+    nbformat.validate(nb)
+    return nb
+
+
+def built_cells(cells: list[Cell], framework: str, path: Path | str = "<source>") -> list[tuple[Cell, nbformat.NotebookNode]]:
+    """Each notebook cell of one framework with the source cell it was built from."""
+    out = []
     seen: set[str] = set()
     used: set[str] = set()
     for cell in (c for c in cells if c.only in (None, framework)):
@@ -287,9 +295,8 @@ def build_notebook(cells: list[Cell], framework: str, path: Path | str = "<sourc
             node.id = cell.grade_id
         else:
             node.id = cell_id(src, used)
-        nb.cells.append(node)
-    nbformat.validate(nb)
-    return nb
+        out.append((cell, node))
+    return out
 
 
 def notebook_text(nb: nbformat.NotebookNode) -> str:

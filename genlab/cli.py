@@ -5,6 +5,7 @@ import sys
 
 COMMANDS = {
     "release": ("genlab.release", "main", "rebuild solutions/ and chapters/ from authoring/ (all, or CHAPTER ...)"),
+    "sync": ("genlab.sync", "main", "carry edits of one framework's solution notebook back into its chapter source"),
     "grade": ("genlab.grading.cli", "grade_main", "autograde one notebook (table or --json)"),
     "grade-class": ("genlab.grading.batch", "main", "grade a class's submitted/ folder (CSV, gradebook, feedback)"),
     "bench": ("genlab.bench", "main", "time every solution notebook in QUICK and full mode"),
