@@ -28,6 +28,9 @@ GAN_Z_DIM = 32  # latent size of the reference DCGAN (ConvGenerator(32))
 def train_vae(x, epochs: int, z_dim: int = 16, seed: int = 0) -> Callable[[int, np.random.Generator], np.ndarray]:
     """Train an MLP VAE on ``x`` (N, 64) grey levels in [0, 1] for ``epochs`` epochs; return its sampler.
 
+    It repeats chapter 02's model and loss (authoring/02_vae/vae.py: the negative ELBO of exercises
+    2, 3 and 5, written inline so that nothing here implements an exercise as a callable function).
+
     Encoder 64 -> (256, 256) -> 2*z_dim (mean, log-variance), decoder z_dim -> (256, 256) -> 64 logits.
     Loss per image: -sum_pixels [x*l - softplus(l)] (Bernoulli likelihood with soft targets) + the
     closed-form KL to N(0, I); Adam 1e-3, batches of 100. ``sample(n, rng)`` returns the decoder
@@ -68,6 +71,8 @@ def train_dcgan(images, epochs: int, seed: int = 0, lr: float = 2e-4,
     """Train the GAN chapter's DCGAN (``ConvGenerator(32)`` / ``ConvDiscriminator(1)``) on ``images``
     (N, 8, 8) in [0, 1] (scaled to [-1, 1]); return its sampler ``sample(n, rng) -> (n, 8, 8)`` in [0, 1].
 
+    It repeats chapter 03's losses and alternating step (authoring/03_gan/gan.py, exercises 1-3),
+    written inline so that nothing here implements an exercise as a callable function.
     Non-saturating loss from logits, Adam(lr, betas (0.5, 0.999)) for both nets, one D step (on detached
     fakes) then one G step (on fresh codes) per batch.
     """
