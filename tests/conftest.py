@@ -6,7 +6,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import matplotlib
-import pytest
+from _pytest.nodeid import coerce_node_id  # pytest 9's structured node ids (see pytest_collection_modifyitems)
 
 matplotlib.use("Agg")
 
@@ -37,18 +37,20 @@ def pytest_addoption(parser, pluginmanager):
         group.addoption("--nbval-kernel-startup-timeout", action="store")
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items):
+def pytest_collection_modifyitems(config, items):
+    # `make test` runs pytest-xdist with --dist loadgroup: a file's tests stay on one worker (a
+    # notebook's cells share a kernel; a module's fixtures are set up once) unless the module opts
+    # in with XDIST_SPREAD = True (many independent slow cases, such as one grading per notebook),
+    # so that no long file is left running alone at the end. The group is written into the nodeid
+    # as xdist's loadgroup reads it ("<nodeid>@<group>"). pytest 9 keeps a node's id in ``_id``, where
+    # xdist 3.8's own xdist_group handling (which sets the old ``_nodeid``) no longer reaches.
+    grouping = bool(getattr(config.option, "loadgroup", False))
     for item in items:
         if type(item).__name__ == "IPyNbCell":
             item.output_timeout = NBVAL_OUTPUT_TIMEOUT
-        # `make test` runs pytest-xdist with --dist loadgroup: a file's tests stay on one worker (a
-        # notebook's cells share a kernel; a module's fixtures are set up once) unless the module opts
-        # in with XDIST_SPREAD = True (many independent slow cases, such as one grading per notebook),
-        # so that no long file is left running alone at the end.
-        module = getattr(item, "module", None)
-        if not getattr(module, "XDIST_SPREAD", False):
-            item.add_marker(pytest.mark.xdist_group(str(item.path)))
+        if grouping and not getattr(getattr(item, "module", None), "XDIST_SPREAD", False):
+            group = str(Path(item.path).relative_to(ROOT)).replace("@", "_").replace("]", "_")
+            item._id = coerce_node_id(f"{item.nodeid}@{group}")
 
 
 # The suite ends with its time per chapter (setup + call + teardown of every test, summed).

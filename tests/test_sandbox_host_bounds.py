@@ -197,6 +197,7 @@ def _fill(d):
     return total
 
 
+visible = sorted(os.listdir(ROOT))  # before the fill below: the checkout may lie under the sandbox's /tmp
 writable = {{}}
 for top, dirs, _ in os.walk("/"):
     dirs[:] = [x for x in dirs if os.path.join(top, x) not in ("/proc", "/sys")]
@@ -210,7 +211,6 @@ try:
     weights_ok = len(load_weights()) > 0
 except Exception as e:  # noqa: BLE001
     weights_ok = repr(e)
-visible = sorted(os.listdir(ROOT))
 report = {{"writable": writable, "fds": seen, "foreign_fds": bad, "weights": weights_ok,
           "checkout": visible}}
 print("PROBE " + base64.urlsafe_b64encode(json.dumps(report).encode()).decode())

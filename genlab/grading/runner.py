@@ -206,10 +206,18 @@ def limit_own_memory() -> int | None:
 
 
 def _out_of_memory(cap: int | None) -> bool:
-    """Whether this process came close to its own memory cap (so a failure is the cap's doing)."""
-    import resource
+    """Whether this process came close to its own memory cap (so a failure is the cap's doing).
 
-    return cap is not None and resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 > cap // 2
+    The peak is this program's own (``VmHWM``, reset by ``exec``), not ``ru_maxrss``, which a process
+    forked from a large parent (a test worker that imported PyTorch) inherits."""
+    if cap is None:
+        return False
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return False
+    peak = next((int(line.split()[1]) << 10 for line in status.splitlines() if line.startswith("VmHWM:")), 0)
+    return peak > cap // 2
 
 
 OUTPUT_OVERFLOW = ("the notebook's kernel sent more data than the grader accepts (its memory cap for "
