@@ -184,6 +184,29 @@ def _code_for(cell: Cell, src: str, framework: str) -> str:
     return src
 
 
+def dotted_name_spans(src: str, first: str, second: str) -> list[tuple[int, int]]:
+    """Character spans of ``second`` in every dotted name ``first.second`` of Python code (tokens,
+    not text: strings, comments, ``x.first.second`` and ``first.secondx`` do not count)."""
+    tokens = list(tokenize.generate_tokens(io.StringIO(src).readline))
+    starts = [0]
+    for ln in src.splitlines(keepends=True):
+        starts.append(starts[-1] + len(ln))
+    spans = []
+    for i in range(len(tokens) - 2):
+        a, dot, b = tokens[i:i + 3]
+        if (a.type == tokenize.NAME and a.string == first and dot.type == tokenize.OP and dot.string == "."
+                and b.type == tokenize.NAME and b.string == second
+                and not (i and tokens[i - 1].type == tokenize.OP and tokens[i - 1].string == ".")):
+            spans.append((starts[b.start[0] - 1] + b.start[1], starts[b.end[0] - 1] + b.end[1]))
+    return spans
+
+
+def replace_spans(src: str, spans: list[tuple[int, int]], text: str) -> str:
+    for lo, hi in reversed(spans):
+        src = src[:lo] + text + src[hi:]
+    return src
+
+
 def rewrite_fw(src: str, framework: str, path: str = "<source>", first_line: int = 1) -> str:
     """Rewrite the dotted name ``genlab.fw`` to ``genlab.<framework>`` in Python code, token by token.
 
@@ -191,23 +214,11 @@ def rewrite_fw(src: str, framework: str, path: str = "<source>", first_line: int
     ``my_genlab.fw``, ``x.genlab.fw``, strings and comments stay as they are.
     """
     try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(src).readline))
+        spans = dotted_name_spans(src, *FW_MODULE)
     except (tokenize.TokenError, SyntaxError) as exc:
         row = exc.args[1][0] if isinstance(exc, tokenize.TokenError) else (exc.lineno or 1)
         raise AuthoringError(f"{path}:{first_line + row - 1}: {exc.args[0]}") from None
-    starts = [0]
-    for ln in src.splitlines(keepends=True):
-        starts.append(starts[-1] + len(ln))
-    edits = []
-    for i in range(len(tokens) - 2):
-        a, dot, b = tokens[i:i + 3]
-        if (a.type == tokenize.NAME and a.string == FW_MODULE[0] and dot.type == tokenize.OP and dot.string == "."
-                and b.type == tokenize.NAME and b.string == FW_MODULE[1]
-                and not (i and tokens[i - 1].type == tokenize.OP and tokens[i - 1].string == ".")):
-            edits.append((starts[b.start[0] - 1] + b.start[1], starts[b.end[0] - 1] + b.end[1]))
-    for lo, hi in reversed(edits):
-        src = src[:lo] + framework + src[hi:]
-    return src
+    return replace_spans(src, spans, framework)
 
 
 def _check_math(text: str, path: str, first_line: int) -> None:

@@ -18,16 +18,15 @@ and run the other notebook too. Nothing is written with ``--dry-run``.
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 import tempfile
-import tokenize
 from difflib import SequenceMatcher
 from pathlib import Path
 
 import nbformat
 
-from genlab.authoring import FRAMEWORKS, FW_MODULE, AuthoringError, Cell, built_cells, parse
+from genlab.authoring import (FRAMEWORKS, FW_MODULE, AuthoringError, Cell, built_cells, dotted_name_spans, parse,
+                              replace_spans)
 
 SUFFIX_TO_FW = {suffix: fw for fw, suffix in FRAMEWORKS.items()}
 
@@ -38,19 +37,7 @@ class SyncError(ValueError):
 
 def unrewrite_fw(code: str, framework: str) -> str:
     """``genlab.<framework>`` back to ``genlab.fw``, token by token (the inverse of the build's rewrite)."""
-    tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
-    starts = [0]
-    for ln in code.splitlines(keepends=True):
-        starts.append(starts[-1] + len(ln))
-    spans = []
-    for i in range(len(tokens) - 2):
-        a, dot, b = tokens[i:i + 3]
-        if (a.string == FW_MODULE[0] and dot.string == "." and b.type == tokenize.NAME and b.string == framework
-                and not (i and tokens[i - 1].string == ".")):
-            spans.append((starts[b.start[0] - 1] + b.start[1], starts[b.end[0] - 1] + b.end[1]))
-    for lo, hi in reversed(spans):
-        code = code[:lo] + FW_MODULE[1] + code[hi:]
-    return code
+    return replace_spans(code, dotted_name_spans(code, FW_MODULE[0], framework), FW_MODULE[1])
 
 
 def carry_back(source: str, built: str, edited: str) -> str:

@@ -52,6 +52,7 @@ from genlab.viz import image_grid
 SEED = 0
 QUICK = genlab.is_quick()  # GENLAB_QUICK=1: fewer repeats and levels (tests and grading)
 DEVICE = device()          # CUDA when present, else CPU (the exercises run on whatever device their inputs live on)
+FLOAT64 = torch.float64    # the checks and experiments call your metrics in double precision
 if DEVICE.type == "cpu":
     torch.set_num_threads(1)  # small matrices: one thread beats two
 genlab.seed_everything(SEED)
@@ -77,6 +78,7 @@ from genlab.viz import image_grid
 SEED = 0
 QUICK = genlab.is_quick()  # GENLAB_QUICK=1: fewer repeats and levels (tests and grading)
 DEVICE = device()          # '/GPU:0' when TensorFlow sees a GPU, else '/CPU:0'
+FLOAT64 = tf.float64       # the checks and experiments call your metrics in double precision
 genlab.seed_everything(SEED)
 print(f"TensorFlow {tf.__version__} (Keras {keras.__version__}) on {DEVICE}; QUICK={QUICK}")
 
@@ -612,27 +614,16 @@ assert_close(ssim(T(a, F64), T(b, F64), 1.0, sigma=0.5), _gm.ssim(a, b, 1.0, sig
 # NumPy implementations (`genlab.metrics`, checked against torchmetrics, scikit-image and SciPy; `tests/test_evaluation_reference_values.py` keeps them in step),
 # so this cell tells you at once whether yours agree on real data.
 
-# %% only=torch
-train, test = load_digits("train"), load_digits("test")
-x_train, y_train, x_test, y_test = train.x, train.y, test.x, test.y  # (1500, 8, 8), (297, 8, 8) in [0, 1]
-f_train, f_test = gm.digits_features(x_train), gm.digits_features(x_test)  # (N, 64) float32
-p_test = gm.digits_probs(x_test)
-print("features", f_train.shape, f_test.shape)
-
-def T64(a):
-    return to_tensor(np.asarray(a, dtype=np.float64), dtype=torch.float64)
-
-# %% only=tf
-train, test = load_digits("train"), load_digits("test")
-x_train, y_train, x_test, y_test = train.x, train.y, test.x, test.y  # (1500, 8, 8), (297, 8, 8) in [0, 1]
-f_train, f_test = gm.digits_features(x_train), gm.digits_features(x_test)  # (N, 64) float32
-p_test = gm.digits_probs(x_test)
-print("features", f_train.shape, f_test.shape)
-
-def T64(a):
-    return to_tensor(np.asarray(a, dtype=np.float64), dtype=tf.float64)
-
 # %%
+train, test = load_digits("train"), load_digits("test")
+x_train, y_train, x_test, y_test = train.x, train.y, test.x, test.y  # (1500, 8, 8), (297, 8, 8) in [0, 1]
+f_train, f_test = gm.digits_features(x_train), gm.digits_features(x_test)  # (N, 64) float32
+p_test = gm.digits_probs(x_test)
+print("features", f_train.shape, f_test.shape)
+
+def T64(a):
+    return to_tensor(np.asarray(a, dtype=np.float64), dtype=FLOAT64)
+
 def fd(a, b):
     return float(frechet_distance(T64(a), T64(b)))
 
