@@ -232,7 +232,6 @@ class GradingExecute(Execute):
         cell.outputs = outputs
         return cell
 
-
     def output(self, outs, msg, display_id, cell_index):
         used = (self._cell_bytes or {}).get(cell_index, 0)
         if self._cell_bytes is None:
