@@ -54,13 +54,31 @@ def submission(tmp_path: Path, add: str, mean: str = MEAN_OK) -> Path:
     return path
 
 
-class RunnerWatch:
+class _Watch:
+    """A background sampler (``_run``) for the duration of a ``with`` block."""
+
+    def __init__(self):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        raise NotImplementedError
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+class RunnerWatch(_Watch):
     """Samples the peak resident memory (VmHWM) of the grading processes this test starts."""
 
     def __init__(self):
+        super().__init__()
         self.peak_kib = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
         me = f"PPid:\t{os.getpid()}\n"
@@ -73,14 +91,6 @@ class RunnerWatch:
                         self.peak_kib = max(self.peak_kib, hwm)
                 except (OSError, AttributeError, ValueError):
                     continue
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
 
 
 def report(feedback: Path) -> dict:
@@ -224,13 +234,12 @@ def add(a, b):
 '''
 
 
-class HostDiskWatch:
+class HostDiskWatch(_Watch):
     """Bytes in files named ``<token>-*`` on the host (under the grading's /tmp folders)."""
 
     def __init__(self, token: str):
+        super().__init__()
         self.token, self.peak, self.files = token, 0, 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
         self.roots = {Path("/tmp"), Path(tempfile.gettempdir())}
 
     def _scan(self):
@@ -251,14 +260,6 @@ class HostDiskWatch:
         while not self._stop.wait(0.2):
             total, count = self._scan()
             self.peak, self.files = max(self.peak, total), max(self.files, count)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
 
 
 @pytest.fixture(scope="module")
