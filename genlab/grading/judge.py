@@ -414,9 +414,9 @@ class _Namespace(dict):
     student's names (``kernel_names``); anything else is a NameError (never a kernel object the
     test might mistake for a trusted one)."""
 
-    def __init__(self, session: Session, kernel_names: frozenset, builtins_: dict):
+    def __init__(self, session: Session, kernel_names: frozenset):
         super().__init__()
-        self._session, self._kernel_names, self._builtins = session, kernel_names, builtins_
+        self._session, self._kernel_names = session, kernel_names
 
     def __missing__(self, name):
         if name in self._kernel_names:
@@ -430,7 +430,7 @@ def run_test_cell(source: str, session: Session, kernel_names) -> None:
     """Execute a test cell's code here against the kernel; raises on failure, returns on success."""
     builtins_ = dict(vars(builtins))
     builtins_["__import__"] = make_import(session)
-    ns = _Namespace(session, frozenset(kernel_names), builtins_)
+    ns = _Namespace(session, frozenset(kernel_names))
     ns.update({"__builtins__": builtins_, "__name__": "__test_cell__", "np": np, "math": math})
     code = compile(source, TEST_FILENAME, "exec")
     exec(code, ns)  # noqa: S102 - the instructor's test code, trusted

@@ -204,28 +204,28 @@ CASES: list[Case] = [
     Case("ndarray_subclass", "tests judge values: an ndarray subclass is not a plain array", 3,
          add="import numpy as np\n\nclass A(np.ndarray):\n    def __eq__(self, o):\n        return np.True_\n\n"
              "def add(a, b):\n    return np.zeros(()).view(A)\n"),
-    Case("patch_numpy", "np.all/np.abs/np.allclose patched: the test still uses the originals", 0,
+    Case("patch_numpy", "np.all/np.abs/np.allclose patched in the kernel: the tests compare in the grader's process", 0,
          add="import numpy as np\nnp.all = lambda *a, **k: True\nnp.abs = lambda x: 0 * x\nnp.allclose = lambda *a, **k: True\n"
              "np.isfinite = lambda x: True\n\n" + ADD_WRONG, mean=MEAN_WRONG),
-    Case("patch_assert_close", "genlab.testing.assert_close/as_array patched: the originals run", 0,
+    Case("patch_assert_close", "genlab.testing.assert_close/as_array patched in the kernel: the grader's own run", 0,
          add="import numpy as np\nimport genlab.testing as T\nT.assert_close = lambda *a, **k: None\n"
              "T.as_array = lambda v, name='x': np.asarray(3.0)\nassert_close = T.assert_close\n\n" + ADD_WRONG,
          mean=MEAN_WRONG),
-    Case("patch_sys_modules", "a fake genlab.testing in sys.modules is replaced by the original", 0,
+    Case("patch_sys_modules", "a fake genlab.testing in the kernel's sys.modules: the grader imports its own", 0,
          add="import sys, types\nfake = types.ModuleType('genlab.testing')\nfake.assert_close = lambda *a, **k: None\n"
              "fake.as_array = lambda v, name='x': 3\nsys.modules['genlab.testing'] = fake\nimport genlab\n"
              "genlab.testing = fake\n\n" + ADD_WRONG, mean=MEAN_WRONG),
-    Case("patch_builtins", "patched builtins (abs, all, isinstance, float) are restored for tests", 0,
+    Case("patch_builtins", "patched builtins (abs, all, isinstance, float) in the kernel: the grader's are untouched", 0,
          add="import builtins\nbuiltins.abs = lambda x: 0\nbuiltins.all = lambda x: True\n"
              "builtins.isinstance = lambda *a: True\nbuiltins.float = lambda x=0: 3.0\n\n" + ADD_WRONG,
          mean=MEAN_WRONG),
-    Case("custom_exc", "IPython custom exception handlers cannot swallow failing tests", 0,
+    Case("custom_exc", "IPython custom exception handlers cannot swallow failing tests (they never run in the kernel)", 0,
          add="get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)\n\n" + ADD_WRONG,
          mean=MEAN_WRONG),
-    Case("input_transformer", "input transformers cannot rewrite the test cells", 0,
+    Case("input_transformer", "input transformers cannot rewrite the test cells (they never run in the kernel)", 0,
          add="get_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])\n\n" + ADD_WRONG,
          mean=MEAN_WRONG),
-    Case("ast_transformer", "AST transformers cannot remove asserts from tests", 0,
+    Case("ast_transformer", "AST transformers cannot remove asserts from tests (they never run in the kernel)", 0,
          add="import ast\n\nclass NoAssert(ast.NodeTransformer):\n    def visit_Assert(self, node):\n"
              "        return ast.Pass()\n    def visit_Call(self, node):\n        return ast.Constant(3)\n\n"
              "get_ipython().ast_transformers.append(NoAssert())\n\n" + ADD_WRONG, mean=MEAN_WRONG),
