@@ -201,7 +201,9 @@ class GradingExecute(Execute):
                 _judge.run_test_cell(source, session, self._names())
                 result["passed"] = True
             except BaseException as exc:  # noqa: BLE001 - any failure of the test is a verdict
-                hidden = _judge.hidden_line_range(source, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+                delimiters = ClearHiddenTests(config=self.config)  # the course's configured delimiters
+                hidden = _judge.hidden_line_range(source, delimiters.begin_test_delimeter,
+                                                  delimiters.end_test_delimeter)
                 result["failure"] = _judge.describe_failure(exc, source, hidden)
             finally:
                 session.close()
