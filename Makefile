@@ -8,6 +8,10 @@ STAMP  := $(VENV)/.setup-stamp
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 PIP    := $(BIN)/python -m pip
 JOBS   ?= 2
+# keras-hub (05_text's TensorFlow library path) asks for tensorflow-text, which asks for the full `tensorflow`
+# wheel (570 MB) beside tensorflow-cpu: the same modules twice. The course uses only keras-hub's models, which
+# need no tensorflow-text, so it goes in without dependencies; the ones it does need are in pyproject.toml.
+KERAS_HUB := keras-hub==0.32.0
 CHAPTER ?=
 NB     ?=
 # what `make lint` and tests/test_lint.py check: the code, the chapter sources and the built solution
@@ -36,6 +40,7 @@ $(STAMP): pyproject.toml
 	  else echo "WARNING: bubblewrap (bwrap) is missing: the grader refuses to run student code without it (sudo apt-get install bubblewrap)"; fi; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --disable-pip-version-check -e .
+	$(PIP) install --quiet --disable-pip-version-check --no-deps $(KERAS_HUB)
 	$(BIN)/python -m ipykernel install --sys-prefix --name genlab --display-name "Python 3 (genlab)" >/dev/null
 	touch $(STAMP)
 

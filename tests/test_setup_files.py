@@ -40,3 +40,15 @@ def test_ci_runs_make_test_and_readme_shows_the_two_commands():
     make = (ROOT / "Makefile").read_text()
     for target in ("setup:", "lab: setup", "test: setup", "release: setup", "grade: setup", "bench: setup"):
         assert target in make
+
+
+def test_keras_hub_is_pinned_alike_where_it_is_installed_without_dependencies():
+    """keras-hub is installed with --no-deps (its tensorflow-text would pull the full tensorflow wheel):
+    the Makefile and the conda route pin the same version, and its own dependencies are in pyproject."""
+    pin = re.search(r"^KERAS_HUB := (keras-hub==[\d.]+)$", (ROOT / "Makefile").read_text(), re.M)
+    assert pin, "the Makefile pins keras-hub in KERAS_HUB"
+    assert "--no-deps $(KERAS_HUB)" in (ROOT / "Makefile").read_text()
+    assert pin.group(1) in (ROOT / "environment.yml").read_text()
+    deps = {_norm(d).partition("==")[0] for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
+    for needed in ("tokenizers", "regex", "rich", "kagglehub", "kagglesdk", "sentencepiece", "tensorflow-cpu"):
+        assert needed in deps, f"keras-hub needs {needed}: pin it in pyproject.toml"
