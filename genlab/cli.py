@@ -1,7 +1,12 @@
 """The ``genlab`` command: ``genlab <command> [options]``; ``genlab <command> --help`` for each."""
 from __future__ import annotations
 
+import os
 import sys
+
+#: Exit status when stdout is closed early (``genlab questions --list | head -1``): 128 + SIGPIPE,
+#: what a shell reports for a command killed by a broken pipe.
+EXIT_BROKEN_PIPE = 141
 
 COMMANDS = {
     "release": ("genlab.release", "main", "rebuild solutions/ and chapters/ from authoring/ (all, or CHAPTER ...)"),
@@ -15,6 +20,27 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; end quietly (status 141, no traceback) when stdout is closed early."""
+    try:
+        status = _main(argv)
+        sys.stdout.flush()  # a closed pipe shows up here when the output was buffered
+        return status
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush cannot fail again
+    (the recipe of the Python docs, "Note on SIGPIPE")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
         print("usage: genlab <command> [options]\n\ncommands:")

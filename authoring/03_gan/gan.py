@@ -5,7 +5,7 @@
 #
 # - Write down the minimax objective; derive the optimal discriminator and show that the generator then minimises a Jensen-Shannon divergence. / 写出极小极大目标，推导最优判别器及其与 JS 散度的关系。
 # - Why nobody trains the generator on $\log(1 - D(G(z)))$, and what the non-saturating loss fixes. / 为什么实践中使用非饱和生成器损失。
-# - What mode collapse is, how to *measure* it, what causes it, and what WGAN-GP changes. / 什么是模式崩溃，如何度量，WGAN-GP 改变了什么。
+# - What mode collapse is, how to *measure* it, what causes it, and what WGAN-GP changes. / 什么是模式坍塌，如何度量，WGAN-GP 改变了什么。
 # - How a DCGAN and a conditional GAN are built; how to check that a cGAN draws the digit you asked for. / DCGAN 与条件 GAN。
 # - How a super-resolution network with sub-pixel convolution (pixel shuffle, ESPCN) works, why it is trained with a content loss first, and what an adversarial term does to PSNR. / 亚像素卷积超分辨率。
 # - The stability toolbox an interviewer expects: one-sided label smoothing, TTUR, gradient penalties, spectral normalisation, and what healthy loss curves look like. / 训练稳定性技巧。
@@ -375,7 +375,7 @@ for step in range(2):  # two consecutive steps: nothing may carry over from the 
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## 3. Mode collapse on a ring of Gaussians · 模式崩溃
+# ## 3. Mode collapse on a ring of Gaussians · 模式坍塌
 #
 # The classic test bed (Metz et al., 2017): 8 Gaussians of standard deviation 0.02 on a circle of radius 2. A generator that collapses puts all its samples on a few modes; the discriminator then learns to reject those, the generator hops to other modes, and the cycle repeats. Two numbers tell the story (Srivastava et al., 2017):
 # - **high-quality share**: the fraction of samples within $3\sigma$ of their nearest mode (sample quality / precision);

@@ -131,9 +131,14 @@ def default_root() -> Path:
     return course_root()
 
 
+#: Files of the bank folder that are not chapter files.
+META_FILES = ("glossary.yaml",)
+
+
 def bank_files(questions_dir: Path) -> list[Path]:
-    """The ``*.yaml`` files of a bank folder, in chapter order (unknown names last)."""
-    files = sorted(Path(questions_dir).glob("*.yaml"))
+    """The chapter ``*.yaml`` files of a bank folder, in chapter order (unknown names last;
+    the glossary and other :data:`META_FILES` are not chapter files)."""
+    files = sorted(p for p in Path(questions_dir).glob("*.yaml") if p.name not in META_FILES)
     order = {ch: i for i, ch in enumerate(CHAPTERS)}
     return sorted(files, key=lambda p: (order.get(p.stem, len(order)), p.name))
 
@@ -414,6 +419,14 @@ def load_bank(questions_dir: Path | str | None = None, solutions_dir: Path | str
     errors.extend(link_errors)
     order = {ch: i for i, ch in enumerate(CHAPTERS)}
     items.sort(key=lambda it: (order.get(it.chapter, 99), it.index))
+    # one Chinese term per concept (questions/glossary.yaml), and no near-duplicate items
+    from .glossary import GLOSSARY_FILE, check_items, load_glossary
+    from .similarity import duplicate_errors
+
+    terms, glossary_errors = load_glossary(questions_dir / GLOSSARY_FILE)
+    errors.extend(glossary_errors)
+    errors.extend(check_items(items, terms))
+    errors.extend(duplicate_errors(items))
     return Bank(items=items, files=chapter_files, errors=errors, pending=pending)
 
 
@@ -439,10 +452,11 @@ class Coverage:
     uncovered: dict[str, list[str]]  # chapter -> its assigned seeds no item cites
     errata: dict[str, list[str]]  # erratum key -> errata item ids covering it
     errata_problems: list[str]  # errata not covered (or named items missing)
+    uncited: list[str] = field(default_factory=list)  # seeds cited by no item, not assigned, not out of scope
 
     @property
     def ok(self) -> bool:
-        return not any(self.uncovered.values()) and not self.errata_problems
+        return not any(self.uncovered.values()) and not self.errata_problems and not self.uncited
 
 
 def coverage(bank: Bank, chapters: Iterable[str] | None = None) -> Coverage:
@@ -479,4 +493,11 @@ def coverage(bank: Bank, chapters: Iterable[str] | None = None) -> Coverage:
                                     f"{' or '.join(e.seeds)}")
         elif not covering:
             problems.append(f"erratum {e.key} ({', '.join(e.seeds)}, {e.chapter}): no errata item cites it")
-    return Coverage(seeds=seeds, uncovered=uncovered, errata=errata, errata_problems=problems)
+    # a seed section assigned to no chapter must be cited somewhere or recorded as out of scope
+    # (judged only for the whole bank: such a seed belongs to no chapter)
+    from .seeds import OUT_OF_SCOPE
+
+    assigned = {s for ids in CHAPTER_SEEDS.values() for s in ids}
+    uncited = ([s for s in SEEDS if not cited.get(s) and s not in assigned and s not in OUT_OF_SCOPE]
+               if set(chapters) == set(CHAPTERS) else [])
+    return Coverage(seeds=seeds, uncovered=uncovered, errata=errata, errata_problems=problems, uncited=uncited)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .bank import Bank, coverage, load_bank
-from .seeds import CHAPTER_SEEDS, CHAPTERS, ERRATA, SEED_TOPICS, SEEDS, chapter_of_seed
+from .seeds import CHAPTER_SEEDS, CHAPTERS, ERRATA, OUT_OF_SCOPE, SEED_TOPICS, SEEDS, chapter_of_seed
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,7 +65,9 @@ def print_coverage(bank: Bank, out: TextIO, chapters: list[str] | None = None) -
         if chapters and seed not in required and seed not in cited_here:
             continue
         chs = ",".join(c[:2] for c in chapter_of_seed(seed)) or "--"
-        mark = "MISSING" if (seed in required and not items) else ("" if items else "(optional)")
+        mark = ("MISSING" if (seed in required and not items) else "" if items
+                else "(out of scope)" if seed in OUT_OF_SCOPE
+                else "UNCITED" if seed in cov.uncited else "(optional)")
         topic = SEED_TOPICS.get(seed, "")
         line = f"  {seed:<{w}}  [{chs:<8}] {mark or ', '.join(items)}"
         if topic and mark:
@@ -95,16 +97,26 @@ def print_coverage(bank: Bank, out: TextIO, chapters: list[str] | None = None) -
         print(f"  {ch:<18} {len(its):>5} {zh:>4} {en:>4} {kinds['concept']:>7} {kinds['code']:>4} {kinds['errata']:>6}"
               f"  {diff['easy']:>4}/{diff['medium']:>3}/{diff['hard']:>4}  {covered}/{len(CHAPTER_SEEDS[ch])}",
               file=out)
+    shown_oos = [s for s in OUT_OF_SCOPE if not cov.seeds.get(s) and (not chapters or s in cited_here)]
+    if shown_oos and not chapters:
+        print("\nOut of scope (seed sections no item needs to cite, genlab/questions/seeds.py OUT_OF_SCOPE)", file=out)
+        for s in shown_oos:
+            print(f"  {s:<{w}}  {OUT_OF_SCOPE[s]}", file=out)
     missing = [(ch, s) for ch, ss in cov.uncovered.items() for s in ss]
-    if missing or cov.errata_problems:
+    if missing or cov.errata_problems or cov.uncited:
         print("", file=out)
         for ch, s in missing:
             print(f"UNCOVERED {s} (assigned to {ch})", file=out)
         for p in cov.errata_problems:
             print(f"UNCOVERED {p}", file=out)
-        print(f"FAILED: {len(missing)} seed(s) and {len(cov.errata_problems)} erratum/errata not covered", file=out)
+        for s in cov.uncited:
+            print(f"UNCITED {s} ({SEED_TOPICS.get(s, 'seed section')}): cite it from an item that answers it, "
+                  "or record why it is out of scope in OUT_OF_SCOPE (genlab/questions/seeds.py)", file=out)
+        print(f"FAILED: {len(missing)} seed(s), {len(cov.errata_problems)} erratum/errata and "
+              f"{len(cov.uncited)} unassigned seed section(s) not covered", file=out)
         return 1
-    print("\nOK: every assigned seed and every seed erratum is covered", file=out)
+    print("\nOK: every assigned seed, every seed erratum and every other seed section is covered "
+          "(or recorded as out of scope)", file=out)
     return 0
 
 

@@ -2,13 +2,17 @@
 
 Usage::
 
-    genlab drill [--chapter vae] [--n 10] [--lang zh|en|both] [--db PATH]
+    genlab drill [--chapter vae] [--n 10] [--lang zh|en|both] [--db PATH] [--raw]
     genlab drill --stats [--chapter vae] [--db PATH]
     genlab drill --plain [--chapter vae] [--n 10] [--lang zh|en|both] [--seed 0]
     genlab drill --code [--chapter vae] [--n 3] [--framework pytorch|tensorflow] --out drill.ipynb
 
 ``--code`` assembles a timed coding drill from the chapters' autograded exercises
 (:mod:`genlab.codedrill`); grade it with ``genlab grade drill.ipynb``.
+
+On a terminal, questions and answers are rendered (:mod:`genlab.questions.render`: Markdown
+through ``rich``, LaTeX as Unicode text); ``--raw`` or output that is not a terminal keeps
+the raw Markdown, as does ``--plain``.
 
 A session shows a question, waits for Enter, reveals the answer (with the common wrong
 answers and follow-ups) and asks for a self-grade: ``1`` again, ``2`` hard, ``3`` good,
@@ -104,6 +108,30 @@ def format_answer(item: Item, lang: str) -> str:
     return "\n".join(out)
 
 
+def render_text(renderer, text, lang: str) -> None:
+    """A bilingual text through a :class:`~genlab.questions.render.TerminalRenderer`."""
+    for lg in _langs(lang):
+        renderer.markdown(text.get(lg), prefix=f"[{_label(lg)}]" if lang == "both" else "")
+
+
+def render_answer(renderer, item: Item, lang: str) -> None:
+    """:func:`format_answer`, rendered: Markdown styled, LaTeX as Unicode."""
+    render_text(renderer, item.answer, lang)
+    for title, texts in ((("常见错误 / Common wrong answers", "常见错误", "Common wrong answers"), item.wrong_answers),
+                         (("追问 / Follow-ups", "追问", "Follow-ups"), item.follow_ups)):
+        if not texts:
+            continue
+        renderer.line()
+        renderer.line(title[0] if lang == "both" else title[1] if lang == "zh" else title[2], style="bold yellow")
+        for t in texts:
+            for lg in _langs(lang):
+                tag = f"[{_label(lg)}] " if lang == "both" else ""
+                renderer.markdown(f"- {tag}{t.get(lg)}")
+    if item.links:
+        renderer.line()
+        renderer.line("See: " + ", ".join(item.links), style="dim")
+
+
 def select(items: list[Item], cards: dict, now: float, n: int) -> list[tuple[Item, str]]:
     """Due cards first (earliest due first), then new ones in bank order; at most ``n``."""
     due = sorted((it for it in items if it.id in cards and cards[it.id].due <= now),
@@ -123,8 +151,9 @@ class DrillSession:
     """One interactive drill: streams and clock are injected so that tests can drive it."""
 
     def __init__(self, store: Store, stdin: TextIO, stdout: TextIO, clock: Clock = time.time,
-                 lang: str = "both"):
+                 lang: str = "both", renderer=None):
         self.store, self.stdin, self.out, self.clock, self.lang = store, stdin, stdout, clock, lang
+        self.renderer = renderer  # a TerminalRenderer on a terminal; None: raw Markdown
 
     def _print(self, text: str = "") -> None:
         print(text, file=self.out)
@@ -158,11 +187,19 @@ class DrillSession:
         cards = self.store.cards()
         for k, (item, status) in enumerate(queue, start=1):
             self._print(f"\n[{k}/{len(queue)}] {item.chapter} · {item.difficulty} · {item.kind} · {status}  ({item.id})")
-            self._print(format_text(item.question, self.lang))
+            if self.renderer:
+                render_text(self.renderer, item.question, self.lang)
+            else:
+                self._print(format_text(item.question, self.lang))
             ans = self._ask("\n(Enter: show the answer 显示答案, q: quit) ")
             if ans is None or ans in ("q", "quit"):
                 return self._finish(reviewed, True)
-            self._print("\n" + format_answer(item, self.lang) + "\n")
+            if self.renderer:
+                self._print()
+                render_answer(self.renderer, item, self.lang)
+                self._print()
+            else:
+                self._print("\n" + format_answer(item, self.lang) + "\n")
             grade = self._grade()
             if grade is None:
                 return self._finish(reviewed, True)
@@ -277,6 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="with --code: where to write the drill notebook (.ipynb)")
     p.add_argument("--framework", choices=("pytorch", "tensorflow"), default="pytorch",
                    help="with --code: the framework of the drill (default pytorch)")
+    p.add_argument("--raw", action="store_true",
+                   help="print answers as raw Markdown/LaTeX (the default on a terminal renders them with rich)")
     p.add_argument("--questions", type=Path, help=argparse.SUPPRESS)  # another bank folder (tests)
     return p
 
@@ -334,7 +373,12 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: Tex
             print(stats_table(bank, store, now, chapters), file=stdout)
             return 0
         queue = select(items, store.cards(), now, args.n)
-        DrillSession(store, stdin, stdout, clock, args.lang).run(queue)
+        renderer = None
+        if not args.raw and bool(getattr(stdout, "isatty", lambda: False)()):
+            from .render import TerminalRenderer
+
+            renderer = TerminalRenderer(stdout)
+        DrillSession(store, stdin, stdout, clock, args.lang, renderer).run(queue)
     return 0
 
 
