@@ -1,8 +1,9 @@
 """`make bench`: run every solution notebook in QUICK and in full mode, time it, collect its figures.
 
 Writes ``reports/bench.json`` and ``reports/bench.md``: per notebook and mode, the wall time and
-every figure the notebook recorded with ``genlab.report``. A benchmark, not a test: nothing here
-has a threshold. ``genlab bench 02_vae`` runs one chapter; ``--modes quick`` one mode.
+every figure the notebook recorded with ``genlab.report``, and per chapter and mode the TensorFlow /
+PyTorch wall-time ratio with a flag for a notebook over its budget (:data:`BUDGET`) or a ratio over
+:data:`MAX_TF_RATIO`. A benchmark, not a test: the flags are printed, not raised. ``genlab bench 02_vae`` runs one chapter; ``--modes quick`` one mode.
 """
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ from pathlib import Path
 from genlab.paths import course_root
 
 MODES = ("quick", "full")
+#: Wall-time budgets of a notebook on 2 CPU cores, seconds (the README's promise), and how much slower a
+#: TensorFlow notebook may be than its PyTorch twin in the same mode.
+BUDGET = {"quick": 60.0, "full": 600.0}
+MAX_TF_RATIO = 1.3
 
 
 def run_notebook(path: Path, quick: bool, timeout: int = 3600, kernel: str | None = None) -> dict:
@@ -79,6 +84,14 @@ def to_markdown(results: dict) -> str:
         for mode in (m for m in MODES if m in modes):
             r = modes[mode]
             lines.append(f"| {name} | {mode} | {r['seconds']:.1f} | {'ok' if not r['error'] else 'error: ' + r['error']} |")
+    lines += ["", "## Budgets and the TensorFlow / PyTorch ratio", "",
+              f"Budgets: QUICK {BUDGET['quick']:.0f} s, full {BUDGET['full']:.0f} s per notebook; TensorFlow at most "
+              f"{MAX_TF_RATIO}x its PyTorch twin. A flag marks a notebook over its budget or a ratio over the limit.", "",
+              "| chapter | mode | PyTorch (s) | TensorFlow (s) | TF / PyTorch | flags |", "|---|---|---:|---:|---:|---|"]
+    for row in budget_rows(results):
+        fmt = lambda v: "" if v is None else f"{v:.1f}"  # noqa: E731
+        lines.append(f"| {row['chapter']} | {row['mode']} | {fmt(row['pytorch'])} | {fmt(row['tensorflow'])} | "
+                     f"{'' if row['ratio'] is None else format(row['ratio'], '.2f')} | {', '.join(row['flags'])} |")
     lines += ["", "## Figures reported by the notebooks", "", "| notebook | figure | " + " | ".join(MODES) + " | unit |",
               "|---|---|" + "---:|" * len(MODES) + "---|"]
     for name, modes in results["notebooks"].items():
@@ -89,6 +102,29 @@ def to_markdown(results: dict) -> str:
             cells = [f"{v['value']:.4g}" if v else "" for v in vals]
             lines.append(f"| {name} | {k} | " + " | ".join(cells) + f" | {unit} |")
     return "\n".join(lines) + "\n"
+
+
+def budget_rows(results: dict) -> list[dict]:
+    """Per chapter and mode: the two frameworks' wall times, their ratio and the budget flags."""
+    by_chapter: dict[tuple[str, str], dict] = {}
+    for name, modes in results["notebooks"].items():
+        chapter, _, file = name.partition("/")
+        fw = "tensorflow" if file.endswith("_tensorflow.ipynb") else "pytorch" if file.endswith("_pytorch.ipynb") else None
+        if fw is None:
+            continue
+        for mode, r in modes.items():
+            if not r.get("error"):
+                by_chapter.setdefault((chapter, mode), {})[fw] = r["seconds"]
+    rows = []
+    for (chapter, mode), times in sorted(by_chapter.items(), key=lambda kv: (kv[0][0], MODES.index(kv[0][1]))):
+        pt, tf = times.get("pytorch"), times.get("tensorflow")
+        ratio = tf / pt if pt and tf else None
+        flags = [f"{fw} over the {mode} budget" for fw, s in (("PyTorch", pt), ("TensorFlow", tf))
+                 if s is not None and s > BUDGET[mode]]
+        if ratio is not None and ratio > MAX_TF_RATIO:
+            flags.append(f"TensorFlow {ratio:.2f}x PyTorch")
+        rows.append({"chapter": chapter, "mode": mode, "pytorch": pt, "tensorflow": tf, "ratio": ratio, "flags": flags})
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,5 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         tqdm.write(f"{name} [{mode}] {r['seconds']:.1f} s{'' if not r['error'] else '  ERROR ' + r['error']}")
         json_path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")  # nothing lost if interrupted
     (out_dir / "bench.md").write_text(to_markdown(results))
+    for row in budget_rows(results):
+        ratio = "" if row["ratio"] is None else f", TF/PyTorch {row['ratio']:.2f}"
+        print(f"{row['chapter']} [{row['mode']}]{ratio}{'  ' + '; '.join(row['flags']) if row['flags'] else ''}")
     print(f"wrote {json_path} and {out_dir / 'bench.md'}")
     return 0 if all(not r["error"] for modes_ in results["notebooks"].values() for r in modes_.values()) else 1

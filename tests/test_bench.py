@@ -49,3 +49,22 @@ def test_markdown_table_lists_modes_and_figures():
 def test_bad_arguments_exit_2(capsys):
     assert bench.main(["--modes", "fast"]) == 2
     assert bench.main(["99_nothing"]) == 2
+
+
+def test_budget_rows_give_the_ratio_and_flag_what_is_over_budget():
+    ok = {"figures": {}, "error": None}
+    results = {"environment": {"python": "3.11", "machine": "x86_64", "cpus": 2, "gpu": None, "date": "d"},
+               "notebooks": {
+                   "03_gan/gan_pytorch.ipynb": {"full": {**ok, "seconds": 800.0}, "quick": {**ok, "seconds": 40.0}},
+                   "03_gan/gan_tensorflow.ipynb": {"full": {**ok, "seconds": 790.0}, "quick": {**ok, "seconds": 60.5}},
+                   "02_vae/vae_pytorch.ipynb": {"quick": {**ok, "seconds": 20.0}},
+                   "02_vae/vae_tensorflow.ipynb": {"quick": {"figures": {}, "error": "boom", "seconds": 5.0}}}}
+    rows = {(r["chapter"], r["mode"]): r for r in bench.budget_rows(results)}
+    full, quick = rows[("03_gan", "full")], rows[("03_gan", "quick")]
+    assert full["ratio"] == pytest.approx(790 / 800)
+    assert full["flags"] == ["PyTorch over the full budget", "TensorFlow over the full budget"]
+    assert quick["ratio"] == pytest.approx(60.5 / 40) and quick["flags"] == ["TensorFlow over the quick budget",
+                                                                             "TensorFlow 1.51x PyTorch"]
+    assert rows[("02_vae", "quick")]["ratio"] is None and rows[("02_vae", "quick")]["tensorflow"] is None  # failed runs don't count
+    md = bench.to_markdown(results)
+    assert "| 03_gan | quick | 40.0 | 60.5 | 1.51 | TensorFlow over the quick budget, TensorFlow 1.51x PyTorch |" in md
