@@ -92,3 +92,15 @@ def assert_finite_grads(grads, names) -> None:
             raise AssertionError(f"gradient wrt {n} is not finite")
         if not np.any(g != 0):
             raise AssertionError(f"gradient wrt {n} is identically zero")
+
+
+def assert_tensor(value, name: str = "result") -> None:
+    """``value`` is a PyTorch or TensorFlow tensor, not a NumPy array, a list or a Python number: what a
+    function whose result feeds a model must return (under the grader, the kernel's type name is checked)."""
+    t = type(value)
+    if t.__name__ == "Remote" and (t.__module__ or "") == "genlab.grading.judge":
+        kind = value.remote_type
+    else:
+        kind = f"{t.__module__}.{t.__name__}"
+    if not kind.startswith(("torch.", "tensorflow.", "keras.")):
+        raise AssertionError(f"{name} must be a framework tensor, got {kind}")

@@ -224,3 +224,26 @@ def test_the_students_exceptions_keep_their_builtin_type():
     k = Kernel({**_torch_ns(), "picky": picky})
     k.run("try:\n    picky(-1)\nexcept ValueError as e:\n    assert 'positive' in str(e)\nelse:\n    raise AssertionError('no error')\n"
           "import genlab.torch as fw\nassert getattr(fw, 'no_such_name', 7) == 7 and not hasattr(fw, 'tf')")
+
+
+def test_assert_tensor_accepts_framework_tensors_and_rejects_arrays_lists_and_numbers():
+    torch = pytest.importorskip("torch")
+    from genlab.testing import assert_tensor
+
+    def as_array(x):
+        return x.numpy()
+
+    def as_float(x):
+        return float(x.sum())
+
+    ns = {**_torch_ns(), "as_array": as_array, "as_float": as_float}
+    Kernel(ns).run("import numpy as np\nfrom genlab.testing import assert_tensor\nfrom genlab.torch import to_tensor as T\n"
+                   "assert_tensor(scale(T(np.ones(3))), 'scale')", names={"scale"})
+    for name, kind in (("as_array", "numpy.ndarray"), ("as_float", "builtins.float")):
+        with pytest.raises(AssertionError, match=f"must be a framework tensor, got {kind}"):
+            Kernel(ns).run(f"import numpy as np\nfrom genlab.testing import assert_tensor\nfrom genlab.torch import to_tensor as T\n"
+                  f"assert_tensor({name}(T(np.ones(3))), '{name}')", names={name})
+    assert_tensor(torch.ones(2))  # in a notebook (no judge): the local types
+    for bad in (np.ones(2), [1.0], 1.0):
+        with pytest.raises(AssertionError, match="framework tensor"):
+            assert_tensor(bad)
