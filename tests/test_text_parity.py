@@ -293,3 +293,19 @@ def test_rope_models_run_past_block_size_and_learned_positions_do_not(fw):
     assert _run(fw, lib.TinyGPT(_cfg(True), **ops), idx).shape == (1, 40, 97)
     with pytest.raises(ValueError, match="block_size"):
         _run(fw, lib.TinyGPT(_cfg(False), **ops), idx)
+
+
+@pytest.mark.parametrize("fw", FRAMEWORKS)
+def test_set_lr_drives_the_training_steps(fw):
+    """The chapter's schedules call step.set_lr: at 0 a step changes no weight (AdamW's decay is scaled by lr too)."""
+    lib, ops = _lib(fw)
+    model = lib.TinyGPT(_cfg(True), **ops)
+    x = np.random.default_rng(8).integers(0, 97, (2, 16))
+    step = lib.make_lm_step(model, lr=1e-2)
+    step.set_lr(0.0)
+    before = lib.get_weights(model)
+    step(x[:, :-1], x[:, 1:])
+    assert all(np.array_equal(a, b) for a, b in zip(before, lib.get_weights(model)))
+    step.set_lr(1e-2)
+    step(x[:, :-1], x[:, 1:])
+    assert any(not np.array_equal(a, b) for a, b in zip(before, lib.get_weights(model)))

@@ -235,14 +235,16 @@ _check_merge([0, 1, 2], (1, 2), 9, [0, 9], "a pair at the very end")
 
 
 def _merge_oracle(ids, pair, new_id):
-    out, i = [], 0
-    while i < len(ids):
-        if i + 1 < len(ids) and (ids[i], ids[i + 1]) == tuple(pair):
+    """A second route: walk the list once, skipping the token after each merge."""
+    out, skip = [], False
+    for j, tok in enumerate(ids):
+        if skip:
+            skip = False
+        elif ids[j:j + 2] == list(pair):
             out.append(new_id)
-            i += 2
+            skip = True
         else:
-            out.append(ids[i])
-            i += 1
+            out.append(tok)
     return out
 
 

@@ -390,6 +390,12 @@ def _adamw(variables, lr: float, weight_decay: float, grad_clip: float | None):
     return opt
 
 
+def _lr_setter(opt):
+    def set_lr(value: float) -> None:
+        opt.learning_rate = float(value)  # a variable the compiled step reads: no retracing
+    return set_lr
+
+
 def make_lm_step(model, lr: float = 3e-3, weight_decay: float = 0.1, grad_clip: float = 1.0):
     """-> ``step(x, y) -> float``: one AdamW step on the mean next-token cross-entropy of a batch
     (see ``genlab.torch.text.make_lm_step``). The step is a ``tf.function`` (XLA-compiled for TinyGPT,
@@ -411,10 +417,7 @@ def make_lm_step(model, lr: float = 3e-3, weight_decay: float = 0.1, grad_clip: 
     def step(x, y) -> float:
         return float(train(tf.convert_to_tensor(x, tf.int32), tf.convert_to_tensor(y, tf.int32)))
 
-    def set_lr(value: float) -> None:
-        opt.learning_rate = float(value)  # a variable the compiled step reads: no retracing
-
-    step.optimizer, step.trace_count, step.set_lr = opt, train.experimental_get_tracing_count, set_lr
+    step.optimizer, step.trace_count, step.set_lr = opt, train.experimental_get_tracing_count, _lr_setter(opt)
     return step
 
 
@@ -438,7 +441,7 @@ def make_seq2seq_step(model: Seq2Seq, lr: float = 3e-3, grad_clip: float = 1.0):
     def step(src, tgt_in, tgt_out) -> float:
         return float(train(*(tf.convert_to_tensor(a, tf.int32) for a in (src, tgt_in, tgt_out))))
 
-    step.optimizer, step.trace_count = opt, train.experimental_get_tracing_count
+    step.optimizer, step.trace_count, step.set_lr = opt, train.experimental_get_tracing_count, _lr_setter(opt)
     return step
 
 

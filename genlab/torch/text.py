@@ -388,19 +388,25 @@ def make_lm_step(model: nn.Module, lr: float = 3e-3, weight_decay: float = 0.1, 
         y = torch.as_tensor(y, dtype=torch.int64, device=dev)
         logits = model(x)                                                     # (B, T, V)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if grad_clip is not None:
-            torch.nn.utils.clip_grad_norm_(params, grad_clip)
-        opt.step()
-        return loss.item()
+        return _update(opt, params, loss, grad_clip)
 
-    def set_lr(value: float) -> None:
-        for group in opt.param_groups:
-            group["lr"] = float(value)
-
-    step.optimizer, step.set_lr = opt, set_lr
+    step.optimizer, step.set_lr = opt, lambda value: _set_lr(opt, value)
     return step
+
+
+def _update(opt: torch.optim.Optimizer, params: list, loss: torch.Tensor, grad_clip: float | None) -> float:
+    """Backpropagate ``loss``, clip the gradients' global norm, take one optimiser step; the loss as a float."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip is not None:
+        torch.nn.utils.clip_grad_norm_(params, grad_clip)
+    opt.step()
+    return loss.item()
+
+
+def _set_lr(opt: torch.optim.Optimizer, value: float) -> None:
+    for group in opt.param_groups:
+        group["lr"] = float(value)
 
 
 def make_seq2seq_step(model: Seq2Seq, lr: float = 3e-3, grad_clip: float = 1.0):
@@ -415,14 +421,9 @@ def make_seq2seq_step(model: Seq2Seq, lr: float = 3e-3, grad_clip: float = 1.0):
         src, tgt_in, tgt_out = (torch.as_tensor(a, dtype=torch.int64, device=dev) for a in (src, tgt_in, tgt_out))
         logits, _ = model(src, tgt_in)                                        # (B, T, V)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1), ignore_index=PAD)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if grad_clip is not None:
-            torch.nn.utils.clip_grad_norm_(params, grad_clip)
-        opt.step()
-        return loss.item()
+        return _update(opt, params, loss, grad_clip)
 
-    step.optimizer = opt
+    step.optimizer, step.set_lr = opt, lambda value: _set_lr(opt, value)
     return step
 
 
