@@ -16,7 +16,7 @@ CHAPTER ?=
 NB     ?=
 # what `make lint` and tests/test_lint.py check: the code, the chapter sources and the built solution
 # notebooks (ruff reads .ipynb natively: each is one framework's view of a chapter)
-LINT_PATHS := genlab tests tools authoring solutions
+LINT_PATHS := conftest.py genlab tests tools authoring solutions
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: setup lab test test-fast lint release grade bench clean help

@@ -25,7 +25,7 @@ MIN_EXERCISES = 6   # per notebook
 MIN_MUTANTS = 4     # per exercise
 VISIBLE_SHARE = 0.8  # of an exercise's wrong answers that its visible checks alone must catch
 
-XDIST_SPREAD = True  # independent cases: pytest-xdist may spread them over workers (tests/conftest.py)
+XDIST_SPREAD = True  # independent cases: pytest-xdist may spread them over workers (conftest.py)
 CASES = [(c.folder, fw) for c in CHAPTERS for fw in FRAMEWORKS]
 MUTANTS = [(c.folder, fw, m.exercise, m.name) for c in CHAPTERS for fw in FRAMEWORKS for m in c.mutants]
 VISIBLE = [(c.folder, fw, ex) for c in CHAPTERS for fw in FRAMEWORKS for ex in dict.fromkeys(m.exercise for m in c.mutants)]

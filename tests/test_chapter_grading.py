@@ -18,7 +18,7 @@ from nbcells import run
 
 from genlab.grading.grade import grade_notebook
 
-XDIST_SPREAD = True  # independent cases: pytest-xdist may spread them over workers (tests/conftest.py)
+XDIST_SPREAD = True  # independent cases: pytest-xdist may spread them over workers (conftest.py)
 CASES = [(c.folder, fw) for c in CHAPTERS for fw in FRAMEWORKS]
 
 

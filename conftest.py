@@ -1,4 +1,7 @@
-"""Test-suite settings shared by every test file (and by nbval's notebook runs)."""
+"""Test-suite settings shared by every test file and by nbval's notebook runs.
+
+It sits at the repository root, not in tests/, so that a run of notebooks alone
+(``pytest solutions/02_vae``) gets them too: QUICK mode, the raised nbval output timeout."""
 import os
 import re
 import sys
@@ -10,7 +13,7 @@ from _pytest.nodeid import coerce_node_id  # pytest 9's structured node ids (see
 
 matplotlib.use("Agg")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parent
 # Every notebook the tests execute runs in QUICK mode; kernels inherit this environment.
 os.environ["GENLAB_QUICK"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -18,7 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
 
 # Fixture notebooks are inputs for the grader tests, not notebooks for nbval to run.
-collect_ignore_glob = ["fixtures/*"]
+collect_ignore_glob = ["tests/fixtures/*"]
 
 
 # nbval waits a hard-coded 5 s (IPyNbCell.output_timeout in nbval/plugin.py; no option sets it) for each
