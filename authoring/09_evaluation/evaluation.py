@@ -377,7 +377,7 @@ def knn_precision_recall(real, fake, k=3):
     """(precision, recall) of fake (M, D) against real (N, D) with k-NN balls: two scalar tensors in [0, 1]."""
     ### BEGIN SOLUTION
     def sq_dists(a, b):
-        return tf.reduce_sum((a[:, None, :] - b[None, :, :]) ** 2, axis=-1)
+        return tf.reduce_sum(tf.square(a[:, None, :] - b[None, :, :]), axis=-1)  # tf.square: TF's general `** 2` is ~15x slower
 
     def radii(x):  # column 0 of the sorted distances is the point itself
         return tf.sort(sq_dists(x, x), axis=1)[:, k]

@@ -70,46 +70,61 @@ def per_example_grads(model, x, y, loss_fn=None) -> list:
 
 
 def _trainer(model, lr: float, weight_decay: float):
-    """An Adam optimizer and a compiled step for ``model``, made once per model and reused (tracing a
+    """An Adam optimizer and a compiled training run for ``model``, made once per model and reused (tracing a
     ``tf.function`` costs ~0.3 s, FedAvg trains the same client models every round); the optimizer's
-    state is reset on every reuse, so each call starts from a fresh Adam, as in PyTorch."""
+    state is reset on every reuse, so each call starts from a fresh Adam, as in PyTorch.
+
+    The run takes every mini-batch of the whole training at once, as rows of indices with a mask (the last
+    batch of an epoch may be short: its padding is masked out of the mean), and loops over them in the graph:
+    one call per ``train_classifier`` instead of one per step. Per-step calls cost ~4 ms of dispatch each on
+    the CPU, ten times the arithmetic of these small models (FedAvg makes thousands of them)."""
     entry = _TRAINERS.get(id(model))
     if entry is not None and entry[0] is model and entry[1] == weight_decay:
-        _, _, opt, step = entry
+        _, _, opt, run = entry
         for v in opt.variables:
             v.assign(tf.zeros_like(v))
         opt.learning_rate = lr
-        return step
+        return run
     opt = keras.optimizers.Adam(learning_rate=lr, weight_decay=weight_decay or None)
     variables = model.trainable_variables
+    opt.build(variables)  # the slots exist before tracing: a graph loop cannot create variables
 
-    @tf.function
-    def step(xb, yb):
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=yb, logits=model(xb)))
-        opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        return loss
+    @tf.function(reduce_retracing=True)
+    def run(xt, yt, idx, mask):
+        n = tf.shape(idx)[0]
+        losses = tf.TensorArray(tf.float32, size=n)
+        for i in tf.range(n):
+            m = mask[i]
+            with tf.GradientTape() as tape:
+                ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.gather(yt, idx[i]),
+                                                                    logits=model(tf.gather(xt, idx[i])))
+                loss = tf.reduce_sum(ce * m) / tf.reduce_sum(m)  # the mean over the batch's real rows
+            opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
+            losses = losses.write(i, loss)
+        return losses.stack()
 
-    _TRAINERS[id(model)] = (model, weight_decay, opt, step)
-    return step
+    _TRAINERS[id(model)] = (model, weight_decay, opt, run)
+    return run
 
 
 def train_classifier(model, x, y, epochs: int, lr: float = 1e-3, batch_size: int = 50,
                      weight_decay: float = 0.0, seed: int = 0) -> list[float]:
     """Adam on the mean cross-entropy (no privacy); returns the training loss per epoch.
-    The batch order comes from ``numpy.random.default_rng(seed)``."""
+    The batch order comes from ``numpy.random.default_rng(seed)`` (the same batches as in PyTorch)."""
     rng = np.random.default_rng(seed)
     keras.utils.set_random_seed(seed)
-    xt, yt = tf.constant(np.asarray(x, dtype=np.float32)), tf.constant(np.asarray(y, dtype=np.int64))
-    step = _trainer(model, lr, weight_decay)
-    history = []
-    for _ in range(epochs):
-        total, count = 0.0, 0
-        for idx in _batches(len(x), min(batch_size, len(x)), rng):
-            loss = step(tf.gather(xt, idx), tf.gather(yt, idx))
-            total, count = total + float(loss) * len(idx), count + len(idx)
-        history.append(total / count)
-    return history
+    size = min(batch_size, len(x))
+    batches = [idx for _ in range(epochs) for idx in _batches(len(x), size, rng)]
+    idx, mask = np.zeros((len(batches), size), np.int64), np.zeros((len(batches), size), np.float32)
+    for i, b in enumerate(batches):
+        idx[i, :len(b)], mask[i, :len(b)] = b, 1.0
+    run = _trainer(model, lr, weight_decay)
+    losses = run(tf.constant(np.asarray(x, dtype=np.float32)), tf.constant(np.asarray(y, dtype=np.int64)),
+                 tf.constant(idx), tf.constant(mask)).numpy().astype(np.float64)
+    counts = mask.sum(1)
+    per_epoch = len(batches) // max(epochs, 1)
+    return [float(np.sum(losses[e * per_epoch:(e + 1) * per_epoch] * counts[e * per_epoch:(e + 1) * per_epoch])
+                  / np.sum(counts[e * per_epoch:(e + 1) * per_epoch])) for e in range(epochs)]
 
 
 def predict_logits(model, x, batch_size: int = 4096) -> np.ndarray:

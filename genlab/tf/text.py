@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from genlab.config import is_quick
 from genlab.text import EOS, PAD, GPTConfig
 from genlab.tf import device
 
@@ -28,7 +29,9 @@ _JIT_COMPILE = {"TinyGPT": True, "CharLSTM": False, "Seq2Seq": False}
 
 
 def _jit(model) -> bool:
-    return _JIT_COMPILE.get(type(model).__name__, True)
+    # QUICK mode trains for seconds: XLA's compilation (~5 s for TinyGPT's step vs ~2 s to trace a plain graph)
+    # would cost more than it saves there
+    return _JIT_COMPILE.get(type(model).__name__, True) and not is_quick()
 
 
 def _dense(units: int, in_dim: int, std: float = 0.02, use_bias: bool = True) -> keras.layers.Dense:
