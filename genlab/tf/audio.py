@@ -12,6 +12,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from genlab.tf.weights import assign_arrays, read_arrays
+
 __all__ = ["Dense", "Conv", "WaveNet", "MaskNet", "CTCNet", "stft", "istft", "get_weights", "set_weights",
            "count_params"]
 
@@ -212,19 +214,12 @@ def _arrays(part):
 
 def get_weights(model) -> list[np.ndarray]:
     """The weights as float32 NumPy arrays in the shared (Keras) layout, in the order of ``model.parts()``."""
-    return [np.array(v.numpy(), dtype=np.float32) for part in model.parts() for v in _arrays(part)]
+    return read_arrays(v for part in model.parts() for v in _arrays(part))
 
 
 def set_weights(model, weights: Sequence[np.ndarray]):
     """Load weights in the layout of :func:`get_weights` (count and shapes checked). Returns the model."""
-    variables = [v for part in model.parts() for v in _arrays(part)]
-    if len(variables) != len(weights):
-        raise ValueError(f"expected {len(variables)} arrays, got {len(weights)}")
-    for v, w in zip(variables, weights):
-        w = np.asarray(w, dtype=np.float32)
-        if tuple(w.shape) != tuple(v.shape):
-            raise ValueError(f"shape mismatch: got {w.shape}, the model wants {tuple(v.shape)}")
-        v.assign(w)
+    assign_arrays([v for part in model.parts() for v in _arrays(part)], weights)
     return model
 
 

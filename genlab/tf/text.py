@@ -17,6 +17,7 @@ import tensorflow as tf
 from genlab.config import is_quick
 from genlab.text import EOS, PAD, GPTConfig
 from genlab.tf import device
+from genlab.tf.weights import assign_arrays, read_arrays
 
 __all__ = ["GPTConfig", "TinyGPT", "Block", "CausalSelfAttention", "MLP", "CharLSTM", "Seq2Seq", "LoRALinear",
            "apply_lora", "count_params", "make_lm_step", "make_seq2seq_step", "get_weights", "set_weights"]
@@ -474,19 +475,12 @@ def _layer_variables(layer) -> list:
 
 def get_weights(model) -> list[np.ndarray]:
     """All weights of a TinyGPT / CharLSTM / Seq2Seq (LoRA'd or not) as float32 NumPy arrays in the shared
-    layout (``genlab.torch.text``), in the order of ``model.parts()``."""
-    return [np.array(v.numpy(), dtype=np.float32) for layer in model.parts() for v in _layer_variables(layer)]
+    layout (see genlab.torch.text), in the order of ``model.parts()``."""
+    return read_arrays(v for layer in model.parts() for v in _layer_variables(layer))
 
 
 def set_weights(model, weights: Sequence[np.ndarray]):
     """Load weights in the layout :func:`get_weights` returns (shapes and count checked). Returns the model."""
     variables = [v for layer in model.parts() for v in _layer_variables(layer)]
-    if len(weights) != len(variables):
-        raise ValueError(f"expected {len(variables)} arrays, got {len(weights)}")
-    for v, w in zip(variables, weights):
-        w = np.asarray(w, dtype=np.float32)
-        if tuple(w.shape) != tuple(v.shape):
-            raise ValueError(f"shape mismatch for {v.path}: got {w.shape}, the layer wants {tuple(v.shape)}")
-    for v, w in zip(variables, weights):
-        v.assign(np.asarray(w, dtype=np.float32))
+    assign_arrays(variables, weights, [v.path for v in variables])
     return model

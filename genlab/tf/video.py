@@ -16,6 +16,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from genlab.tf.weights import assign_arrays, read_arrays
+
 __all__ = ["to_video", "video_to_numpy", "toy_step", "probe_warp", "space_to_depth", "depth_to_space",
            "ConvLSTMPredictor", "VideoVAE", "train_predictor", "train_video_vae", "vae_loss", "get_weights",
            "set_weights"]
@@ -245,17 +247,11 @@ def _names(model) -> list[str]:
 
 def get_weights(model) -> list[np.ndarray]:
     """The model's weights as NumPy arrays in the shared (Keras) layout, in a fixed order."""
-    return [getattr(model, n).numpy().copy() for n in _names(model)]
+    return read_arrays(getattr(model, n) for n in _names(model))
 
 
 def set_weights(model, weights: Sequence[np.ndarray]):
     """Load weights in the order and layout :func:`get_weights` returns (shapes are checked)."""
     names = _names(model)
-    if len(weights) != len(names):
-        raise ValueError(f"expected {len(names)} arrays, got {len(weights)}")
-    for n, w in zip(names, weights):
-        v = getattr(model, n)
-        if tuple(np.shape(w)) != tuple(v.shape):
-            raise ValueError(f"{n}: shape {np.shape(w)}, expected {tuple(v.shape)}")
-        v.assign(np.asarray(w, dtype=np.float32))
+    assign_arrays([getattr(model, n) for n in names], weights, names)
     return model

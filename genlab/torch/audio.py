@@ -29,6 +29,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from genlab.torch.weights import assign_arrays, read_arrays
+
 __all__ = ["Dense", "Conv", "WaveNet", "MaskNet", "CTCNet", "stft", "istft", "get_weights", "set_weights",
            "count_params"]
 
@@ -216,20 +218,12 @@ def _arrays(part):
 
 def get_weights(model) -> list[np.ndarray]:
     """The weights as float32 NumPy arrays in the shared (Keras) layout, in the order of ``model.parts()``."""
-    return [p.detach().cpu().numpy().astype(np.float32) for part in model.parts() for p in _arrays(part)]
+    return read_arrays(p for part in model.parts() for p in _arrays(part))
 
 
 def set_weights(model, weights: Sequence[np.ndarray]):
     """Load weights in the layout of :func:`get_weights` (count and shapes checked). Returns the model."""
-    params = [p for part in model.parts() for p in _arrays(part)]
-    if len(params) != len(weights):
-        raise ValueError(f"expected {len(params)} arrays, got {len(weights)}")
-    with torch.no_grad():
-        for p, w in zip(params, weights):
-            w = np.asarray(w, dtype=np.float32)
-            if tuple(w.shape) != tuple(p.shape):
-                raise ValueError(f"shape mismatch: got {w.shape}, the model wants {tuple(p.shape)}")
-            p.copy_(torch.as_tensor(w))
+    assign_arrays([p for part in model.parts() for p in _arrays(part)], weights)
     return model
 
 

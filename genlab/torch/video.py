@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genlab.torch.weights import assign_arrays, read_arrays
+
 __all__ = ["to_video", "video_to_numpy", "toy_step", "probe_warp", "space_to_depth", "depth_to_space",
            "ConvLSTMPredictor", "VideoVAE", "train_predictor", "train_video_vae", "vae_loss", "get_weights", "set_weights"]
 
@@ -242,21 +244,17 @@ def train_video_vae(model: VideoVAE, clips, steps: int = 500, batch_size: int = 
     return history
 
 
+def _names(model) -> list[str]:
+    return model.names if isinstance(model, VideoVAE) else ["weight", "bias", "head_w", "head_b"]
+
+
 def get_weights(model: nn.Module) -> list[np.ndarray]:
     """The model's weights as NumPy arrays in the shared (Keras) layout, in a fixed order."""
-    names = model.names if isinstance(model, VideoVAE) else ["weight", "bias", "head_w", "head_b"]
-    return [getattr(model, n).detach().cpu().numpy().copy() for n in names]
+    return read_arrays(getattr(model, n) for n in _names(model))
 
 
 def set_weights(model: nn.Module, weights: Sequence[np.ndarray]) -> nn.Module:
     """Load weights in the order and layout :func:`get_weights` returns (shapes are checked)."""
-    names = model.names if isinstance(model, VideoVAE) else ["weight", "bias", "head_w", "head_b"]
-    if len(weights) != len(names):
-        raise ValueError(f"expected {len(names)} arrays, got {len(weights)}")
-    with torch.no_grad():
-        for n, w in zip(names, weights):
-            p = getattr(model, n)
-            if tuple(np.shape(w)) != tuple(p.shape):
-                raise ValueError(f"{n}: shape {np.shape(w)}, expected {tuple(p.shape)}")
-            p.copy_(torch.as_tensor(np.asarray(w), dtype=p.dtype))
+    names = _names(model)
+    assign_arrays([getattr(model, n) for n in names], weights, names)
     return model
