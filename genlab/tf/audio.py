@@ -22,6 +22,16 @@ def _uniform(shape, bound):
     return keras.initializers.RandomUniform(-bound, bound)(shape)
 
 
+def _matmul_last(x, kernel):
+    """x (..., in) @ kernel (in, out) as one 2-D matrix product. Not tf.einsum: on the CPU its gradient for these
+    shapes made a WaveNet training step ~20x slower (0.55 s vs 0.03 s for 16 windows of 256 samples)."""
+    if len(x.shape) == 2:
+        return tf.matmul(x, kernel)
+    shape = tf.shape(x)
+    out = tf.matmul(tf.reshape(x, [-1, kernel.shape[0]]), kernel)
+    return tf.reshape(out, tf.concat([shape[:-1], [kernel.shape[1]]], 0))
+
+
 class Dense(keras.layers.Layer):
     """x @ kernel + bias on the last axis (kernel (in, out))."""
 
@@ -33,7 +43,7 @@ class Dense(keras.layers.Layer):
         self.bias = self.add_weight(shape=(n_out,), initializer=keras.initializers.RandomUniform(-bound, bound), name="bias")
 
     def call(self, x):
-        return tf.matmul(x, self.kernel) + self.bias if len(x.shape) == 2 else tf.einsum("...i,io->...o", x, self.kernel) + self.bias
+        return _matmul_last(x, self.kernel) + self.bias
 
 
 class Conv(keras.layers.Layer):
@@ -55,7 +65,7 @@ class Conv(keras.layers.Layer):
         t_out = tf.shape(x)[1] - (self.kernel_size - 1) * self.dilation
         out = self.bias
         for j in range(self.kernel_size):
-            out = out + tf.einsum("btc,co->bto", x[:, j * self.dilation: j * self.dilation + t_out], self.kernel[j])
+            out = out + _matmul_last(x[:, j * self.dilation: j * self.dilation + t_out], self.kernel[j])
         return out
 
 
