@@ -121,10 +121,11 @@ def train_classifier(model, x, y, epochs: int, lr: float = 1e-3, batch_size: int
     run = _trainer(model, lr, weight_decay)
     losses = run(tf.constant(np.asarray(x, dtype=np.float32)), tf.constant(np.asarray(y, dtype=np.int64)),
                  tf.constant(idx), tf.constant(mask)).numpy().astype(np.float64)
-    counts = mask.sum(1)
-    per_epoch = len(batches) // max(epochs, 1)
-    return [float(np.sum(losses[e * per_epoch:(e + 1) * per_epoch] * counts[e * per_epoch:(e + 1) * per_epoch])
-                  / np.sum(counts[e * per_epoch:(e + 1) * per_epoch])) for e in range(epochs)]
+    if epochs <= 0:
+        return []
+    counts = mask.sum(1)  # every epoch has the same number of batches: the mean over its examples, per epoch
+    per_epoch = (losses * counts).reshape(epochs, -1).sum(1) / counts.reshape(epochs, -1).sum(1)
+    return [float(v) for v in per_epoch]
 
 
 def predict_logits(model, x, batch_size: int = 4096) -> np.ndarray:
