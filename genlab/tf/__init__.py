@@ -117,3 +117,14 @@ def param_grads(fn, model) -> list:
 def make_sgd(model, lr: float):
     """Plain SGD (no momentum): one ``apply_gradients`` moves each weight by -lr * grad."""
     return keras.optimizers.SGD(learning_rate=lr)
+
+
+def _matmul_last(x, kernel):
+    """x (..., in) @ kernel (in, out) as one 2-D matrix product. Not tf.einsum: on the CPU its gradient for these
+    shapes made a WaveNet training step ~20x slower (0.55 s vs 0.03 s for 16 windows of 256 samples); also used by
+    the text and video models' output heads."""
+    if len(x.shape) == 2:
+        return tf.matmul(x, kernel)
+    shape = tf.shape(x)
+    out = tf.matmul(tf.reshape(x, [-1, kernel.shape[0]]), kernel)
+    return tf.reshape(out, tf.concat([shape[:-1], [kernel.shape[1]]], 0))

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from genlab.config import is_quick
 from genlab.text import EOS, PAD, GPTConfig
-from genlab.tf import device
+from genlab.tf import _matmul_last, device
 from genlab.tf.weights import assign_arrays, read_arrays
 
 __all__ = ["GPTConfig", "TinyGPT", "Block", "CausalSelfAttention", "MLP", "CharLSTM", "Seq2Seq", "LoRALinear",
@@ -195,7 +195,7 @@ class TinyGPT(keras.Model):
     def _logits(self, x):
         x = self.ln_f(x)                                                      # (B, T, C)
         if self.lm_head is None:
-            return tf.einsum("btc,vc->btv", x, self.wte.embeddings)           # (B, T, C) @ (C, V) -> (B, T, V)
+            return _matmul_last(x, tf.transpose(self.wte.embeddings))        # (B, T, C) @ (C, V) -> (B, T, V)
         return self.lm_head(x)                                                # (B, T, V)
 
     def call(self, idx, training=False):

@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from genlab.tf import _matmul_last
 from genlab.tf.weights import assign_arrays, read_arrays
 
 __all__ = ["to_video", "video_to_numpy", "toy_step", "probe_warp", "space_to_depth", "depth_to_space",
@@ -103,7 +104,7 @@ class ConvLSTMPredictor(tf.Module):
             z = tf.zeros(tf.concat([tf.shape(x)[:3], [self.hidden]], 0), dtype=x.dtype)
             state = (z, z)
         h, c = self.cell(x, state[0], state[1], self.weight, self.bias)
-        y = tf.einsum("nhwk,kp->nhwp", h, self.head_w) + self.head_b
+        y = _matmul_last(h, self.head_w) + self.head_b
         return depth_to_space(y, self.patch), (h, c)
 
     def step(self, frame, state=None):
