@@ -6,7 +6,9 @@
   batch gradient and match a NumPy oracle for the linear softmax classifier;
 * the chapter's reference DP-SGD step (the solution cells of both notebooks, executed here) gives the same
   private gradient in both frameworks given the same per-example gradients and the same noise;
-* the plain trainers lower the loss, and the TensorFlow trainer's cached step starts each call afresh.
+* the plain trainers lower the loss, and the TensorFlow trainer's cached step starts each call afresh;
+* both trainers run the same Adam (``torch.optim.Adam``'s update and L2 weight decay): from the same weights and
+  batches they end at the same weights, also when the TensorFlow trainer is reused with another learning rate.
 """
 import json
 
@@ -119,6 +121,21 @@ def test_train_classifier_learns_and_restarts(module, fw):
     assert first[-1] < 0.5 * first[0]
     again = module.train_classifier(model, d.flat(), d.y, epochs=2, lr=1e-2, batch_size=50, seed=0)
     assert np.isfinite(again).all() and again[0] < first[0]
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.05])
+def test_train_classifier_parity(weight_decay):
+    from genlab.data import load_digits
+
+    d = load_digits("train", limit=200)
+    tm, km = _pair(64, (32,))
+    kpriv.train_classifier(km, d.flat(), d.y, epochs=1, lr=0.3, batch_size=64, seed=5)   # a cached run, reused below
+    gtf.set_weights(km, gtorch.get_weights(tm))
+    lt = tpriv.train_classifier(tm, d.flat(), d.y, epochs=3, lr=1e-2, batch_size=64, weight_decay=weight_decay, seed=1)
+    lk = kpriv.train_classifier(km, d.flat(), d.y, epochs=3, lr=1e-2, batch_size=64, weight_decay=weight_decay, seed=1)
+    np.testing.assert_allclose(lt, lk, rtol=1e-4, atol=1e-5)
+    for a, b in zip(gtorch.get_weights(tm), gtf.get_weights(km)):
+        np.testing.assert_allclose(a, b, atol=2e-5)
 
 
 def test_per_example_grads_custom_loss_parity():
