@@ -750,7 +750,8 @@ def accuracy(model, feats, labels):
 
 # %% only=torch
 def dp_train(feats, labels, noise_multiplier, clip=DP_CLIP, steps=DP_STEPS, sample_rate=DP_RATE, lr=DP_LR, seed=SEED):
-    """DP-SGD on a linear classifier: Poisson batches, per-example gradients, your dp_sgd_step, plain SGD updates."""
+    """DP-SGD on a linear classifier: Poisson batches, per-example gradients, your dp_sgd_step, plain SGD updates.
+    The noise comes from a NumPy generator seeded with ``seed``, drawn in Keras' layout: the same in both notebooks."""
     genlab.seed_everything(seed)
     model = MLP(feats.shape[1], (), 10)
     params = list(model.parameters())
@@ -759,9 +760,11 @@ def dp_train(feats, labels, noise_multiplier, clip=DP_CLIP, steps=DP_STEPS, samp
             p.zero_()
     X, Y = to_tensor(feats), to_labels(labels)
     expected = sample_rate * len(X)
+    noise_rng = np.random.default_rng(seed)
     for t in range(steps):
         idx = torch.as_tensor(poisson_sample(len(X), sample_rate, seed * 1_000_003 + t), dtype=torch.int64)
-        private = dp_sgd_step(per_example_grads(model, X[idx], Y[idx]), clip, noise_multiplier, expected)
+        noise = [torch.as_tensor(noise_rng.standard_normal(p.shape[::-1], dtype=np.float32).T.copy()) for p in params]  # Keras' (in, out) draws
+        private = dp_sgd_step(per_example_grads(model, X[idx], Y[idx]), clip, noise_multiplier, expected, noise)
         with torch.no_grad():
             for p, g in zip(params, private):
                 p -= lr * g
@@ -769,16 +772,19 @@ def dp_train(feats, labels, noise_multiplier, clip=DP_CLIP, steps=DP_STEPS, samp
 
 # %% only=tf
 def dp_train(feats, labels, noise_multiplier, clip=DP_CLIP, steps=DP_STEPS, sample_rate=DP_RATE, lr=DP_LR, seed=SEED):
-    """DP-SGD on a linear classifier: Poisson batches, per-example gradients, your dp_sgd_step, plain SGD updates."""
+    """DP-SGD on a linear classifier: Poisson batches, per-example gradients, your dp_sgd_step, plain SGD updates.
+    The noise comes from a NumPy generator seeded with ``seed``, drawn in Keras' layout: the same in both notebooks."""
     genlab.seed_everything(seed)
     model = MLP(feats.shape[1], (), 10)
     for v in model.trainable_variables:
         v.assign(tf.zeros_like(v))
     X, Y = to_tensor(feats), to_labels(labels)
     expected = sample_rate * len(feats)
+    noise_rng = np.random.default_rng(seed)  # eager tf.random calls cost ~2 ms each here
     for t in range(steps):
         idx = poisson_sample(len(feats), sample_rate, seed * 1_000_003 + t)
-        private = dp_sgd_step(per_example_grads(model, tf.gather(X, idx), tf.gather(Y, idx)), clip, noise_multiplier, expected)
+        noise = [tf.constant(noise_rng.standard_normal(v.shape, dtype=np.float32)) for v in model.trainable_variables]
+        private = dp_sgd_step(per_example_grads(model, tf.gather(X, idx), tf.gather(Y, idx)), clip, noise_multiplier, expected, noise)
         for v, g in zip(model.trainable_variables, private):
             v.assign_sub(lr * g)
     return model
