@@ -523,9 +523,10 @@ def train_vae(model, x, y=None, epochs=100, beta=1.0, lr=1e-3, batch_size=100, c
     loss_fn = loss_fn or vae_loss
     steps = epochs * math.ceil(len(x) / batch_size)
     opt = keras.optimizers.Adam(learning_rate=keras.optimizers.schedules.CosineDecay(lr, steps))
+    opt.build(model.trainable_variables)  # its slots made now: a compiled step that creates variables is traced twice
     ds = make_loader(x, np.zeros(len(x), np.int64) if y is None else y, batch_size=batch_size, seed=SEED)  # reshuffled each epoch
 
-    @tf.function
+    @tf.function(input_signature=ds.element_spec)  # batch size left open: one trace, also for the short last batch
     def step(xb, yb):
         with tf.GradientTape() as tape:
             x_in = None if corrupt is None else corrupt(xb)
@@ -696,7 +697,7 @@ def evaluate(model, x, k=1000, elbo_samples=10, batch=32):
     X = to_tensor(x)
     nelbo = float(np.mean([float(vae_loss(model, X)) for _ in range(elbo_samples)]))
 
-    @tf.function
+    @tf.function(input_signature=[tf.TensorSpec([None, X.shape[1]], tf.float32)])  # one trace for every batch size
     def bound(xb):
         mu, logvar = model.encode(xb)                          # (B, Z)
         z = reparameterize(mu, logvar, tf.random.normal(tf.concat([[k], tf.shape(mu)], 0)))  # (K, B, Z)

@@ -42,9 +42,10 @@ def train_vae(x, epochs: int, z_dim: int = 16, seed: int = 0) -> Callable[[int, 
         enc, dec = MLP(64, (256, 256), 2 * z_dim), MLP(z_dim, (256, 256), 64)
         opt = keras.optimizers.Adam(1e-3)
         variables = enc.trainable_variables + dec.trainable_variables
+        opt.build(variables)  # slots made before tracing: a step that creates variables is traced twice
 
-        @tf.function
-        def step(xb, eps):
+        @tf.function(input_signature=[tf.TensorSpec([None, 64], tf.float32), tf.TensorSpec([None, z_dim], tf.float32)])
+        def step(xb, eps):  # the batch size left open: one trace, also for the short last batch
             with tf.GradientTape() as tape:
                 mu, logvar = tf.split(enc(xb), 2, axis=1)
                 logits = dec(mu + tf.exp(0.5 * logvar) * eps)
@@ -84,10 +85,13 @@ def train_dcgan(images, epochs: int, seed: int = 0, lr: float = 2e-4,
         G, D = ConvGenerator(GAN_Z_DIM), ConvDiscriminator(1)
         opt_g = keras.optimizers.Adam(lr, beta_1=0.5, beta_2=0.999)
         opt_d = keras.optimizers.Adam(lr, beta_1=0.5, beta_2=0.999)
+        opt_g.build(G.trainable_variables)  # slots made before tracing: a step that creates variables is traced twice
+        opt_d.build(D.trainable_variables)
         real_all = to_images(2.0 * imgs[..., None] - 1.0)  # (N, 8, 8, 1) in [-1, 1]
 
-        @tf.function
-        def step(real, z_d, z_g):
+        @tf.function(input_signature=[tf.TensorSpec([None, 8, 8, 1], tf.float32),
+                                      tf.TensorSpec([None, GAN_Z_DIM], tf.float32), tf.TensorSpec([None, GAN_Z_DIM], tf.float32)])
+        def step(real, z_d, z_g):  # the batch size left open: one trace, also for the short last batch
             fake = tf.stop_gradient(G(z_d))
             with tf.GradientTape() as tape:
                 d_loss = (tf.reduce_mean(tf.nn.softplus(-D(real))) +  # -log D(x)

@@ -202,6 +202,7 @@ def train_predictor(model: ConvLSTMPredictor, clips, steps: int = 500, batch_siz
     x_all = to_video(clips)
     opt = keras.optimizers.Adam(learning_rate=lr)
     variables = list(model.trainable_variables)
+    opt.build(variables)  # slots made before tracing: a step that creates variables is traced twice
 
     @tf.function
     def train_step(x):
@@ -230,6 +231,7 @@ def train_video_vae(model: VideoVAE, clips, steps: int = 500, batch_size: int = 
     tf.random.set_seed(seed)
     opt = keras.optimizers.Adam(learning_rate=lr)
     variables = list(model.trainable_variables)
+    opt.build(variables)  # slots made before tracing: a step that creates variables is traced twice
 
     @tf.function
     def train_step(x):
