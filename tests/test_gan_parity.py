@@ -105,3 +105,26 @@ def test_ring_mlps_parity_and_conv_weight_exchange_checks_shapes():
         gtf.set_weights(kgan.ConvDiscriminator(2, 8), w)
     back = gtorch.set_weights(tgan.ConvDiscriminator(1, 8), gtf.get_weights(gtf.set_weights(kgan.ConvDiscriminator(1, 8), w)))
     assert all(np.array_equal(a, b) for a, b in zip(w, gtorch.get_weights(back)))
+
+
+def test_stacked_mlp_runs_each_model_on_its_slice_in_both_frameworks():
+    """StackedMLP (the ring runs' batched seeds): slice s of the output is model s on slice s of the input, the
+    copies start from the models' own weights, and the PyTorch and Keras stacks agree under shared weights."""
+    t_models = [gtorch.MLP(2, (16, 8), 3) for _ in range(3)]
+    k_models = [gtf.set_weights(gtf.MLP(2, (16, 8), 3), gtorch.get_weights(m)) for m in t_models]
+    t_stack, k_stack = tgan.StackedMLP(t_models), kgan.StackedMLP(k_models)
+    x = RNG.normal(size=(3, 7, 2)).astype(np.float32)
+    out_t = t_stack(gtorch.to_tensor(x)).detach().numpy()
+    out_k = k_stack(x).numpy()
+    assert out_t.shape == out_k.shape == (3, 7, 3)
+    for s in range(3):
+        assert np.abs(out_t[s] - t_models[s](gtorch.to_tensor(x[s])).detach().numpy()).max() <= 1e-5
+        assert np.abs(out_k[s] - k_models[s](x[s]).numpy()).max() <= 1e-5
+    assert np.abs(out_t - out_k).max() <= 1e-5
+    # the slices are independent: a loss on slice 0 leaves no gradient on the other slices' weights
+    t_stack(gtorch.to_tensor(x))[0].sum().backward()
+    assert all(p.grad[1:].abs().max() == 0 and p.grad[0].abs().max() > 0 for p in t_stack.parameters())
+    with pytest.raises(ValueError, match="shape"):
+        tgan.StackedMLP([gtorch.MLP(2, (16, 8), 3), gtorch.MLP(2, (16, 4), 3)])
+    with pytest.raises(ValueError, match="shape"):
+        kgan.StackedMLP([gtf.MLP(2, (16, 8), 3), gtf.MLP(2, (16, 4), 3)])

@@ -46,7 +46,7 @@ import genlab
 from genlab import pick, report
 from genlab.data import load_digits
 from genlab.torch import MLP, device, images_to_numpy, to_images, to_numpy
-from genlab.torch.gan import ConvDiscriminator, ConvGenerator, PatchDiscriminator, SRNet
+from genlab.torch.gan import ConvDiscriminator, ConvGenerator, PatchDiscriminator, SRNet, StackedMLP
 from genlab.viz import image_grid, loss_curves
 
 SEED = 0
@@ -64,13 +64,13 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
-from tqdm.auto import trange
+from tqdm.auto import tqdm, trange
 
 import genlab
 from genlab import pick, report
 from genlab.data import load_digits
-from genlab.tf import MLP, device, images_to_numpy, make_loader, to_images, to_numpy
-from genlab.tf.gan import ConvDiscriminator, ConvGenerator, PatchDiscriminator, SRNet
+from genlab.tf import MLP, device, images_to_numpy, to_images, to_numpy
+from genlab.tf.gan import ConvDiscriminator, ConvGenerator, PatchDiscriminator, SRNet, StackedMLP
 from genlab.viz import image_grid, loss_curves
 
 SEED = 0
@@ -624,23 +624,37 @@ print("real data: modes covered %d of 8, high-quality share %.3f" % mode_coverag
 # 2. **D too fast**: the same, but the generator's learning rate is $10^{-4}$: the discriminator learns 10x faster;
 # 3. **R1**: the plain GAN plus the zero-centred gradient penalty $\tfrac{\gamma}{2}\,\mathbb E_\text{real}\lVert\nabla_x D(x)\rVert^2$ on real data (Mescheder et al., 2018), $\gamma = 0.1$;
 # 4. **WGAN-GP**: a critic (no sigmoid, no cross-entropy) trained 5 steps per generator step on $D(\text{fake}) - D(\text{real}) + \mathrm{GP}$ (your Exercise 5, $\lambda = 10$), generator loss $-D(G(z))$, Adam $(\beta_1, \beta_2) = (0.5, 0.9)$.
+#
+# **Three seeds in one model.** One seed can be lucky, so the first three runs train three seeds each. Rather than three models one after the other, they train one *stacked* model (`StackedMLP`): every layer holds the three seeds' weights as a $(3, \text{in}, \text{out})$ tensor and runs one batched matrix product on inputs of shape $(3, B, 2)$, so one call of your `train_step` updates all three seeds with fewer, larger operations. The seeds stay independent (seed $s$ only meets its own weights) and each starts from the weights it would get alone. Your losses average over every logit, which is the mean of the three seeds' own losses: each seed's gradient is a third of its own, a scale Adam's normalised update ignores. WGAN-GP trains one seed, unstacked: your `gradient_penalty` draws one $\alpha$ per example of a $(B, \dots)$ batch and takes each example's norm over all its features, which on a stacked $(3, B, 2)$ batch would mix the seeds.
 
 # %% only=torch
-def train_ring(kind, steps, lr_g, lr_d, n_critic=1, gp_weight=10.0, r1_gamma=0.1, seed=SEED, n_snapshots=5):
-    """Train a ring GAN: kind 'ns' (non-saturating, via train_step), 'ns-r1' (plus R1 on real data) or 'wgan-gp'.
-    Returns (G, {"D": [...], "G": [...]} losses per generator step, {step: samples from fixed noise})."""
-    genlab.seed_everything(seed)
-    rng = np.random.default_rng(seed)
-    G, D = MLP(Z_RING, (128, 128), 2).to(DEVICE), MLP(2, (128, 128), 1).to(DEVICE)
+def train_ring(kind, steps, lr_g, lr_d, seeds=(SEED,), n_critic=1, gp_weight=10.0, r1_gamma=0.1, n_snapshots=5):
+    """Train one ring GAN per seed: kind 'ns' (non-saturating, via train_step), 'ns-r1' (plus R1 on real data) or
+    'wgan-gp'. The seeds' networks are stacked into one batched model (StackedMLP: inputs (S, B, 2), one step
+    updates every seed; each seed starts from the weights it would get alone). WGAN-GP takes one seed: your
+    gradient_penalty is written for (B, ...) batches. Returns ({"D": [...], "G": [...]} losses per generator
+    step, averaged over the seeds, {seed: {step: samples from fixed noise}})."""
+    if kind == "wgan-gp" and len(seeds) != 1:
+        raise ValueError("train WGAN-GP one seed per call")
+    nets, z_fixed = [], []
+    for seed in seeds:
+        genlab.seed_everything(seed)
+        nets.append((MLP(Z_RING, (128, 128), 2), MLP(2, (128, 128), 1)))
+        z_fixed.append(torch.randn(RING_EVAL, Z_RING))
+    if kind == "wgan-gp":
+        (G, D), z_fixed, batch = nets[0], z_fixed[0][None], (RING_BATCH,)
+    else:
+        G, D, z_fixed, batch = StackedMLP([g for g, _ in nets]), StackedMLP([d for _, d in nets]), torch.stack(z_fixed), (len(seeds), RING_BATCH)
+    G, D, z_fixed = G.to(DEVICE), D.to(DEVICE), z_fixed.to(DEVICE)
+    rng = np.random.default_rng(seeds[0])
     betas = (0.5, 0.9) if kind == "wgan-gp" else (0.5, 0.999)
     opt_g = torch.optim.Adam(G.parameters(), lr=lr_g, betas=betas)
     opt_d = torch.optim.Adam(D.parameters(), lr=lr_d, betas=betas)
     decay = [torch.optim.lr_scheduler.LambdaLR(o, lambda s: 1.0 - s / steps) for o in (opt_g, opt_d)]
-    z_fixed = torch.randn(RING_EVAL, Z_RING, device=DEVICE)
     snap_at = set(np.linspace(0, steps, n_snapshots + 1).astype(int)[1:])
-    real = lambda: torch.as_tensor(ring_sample(RING_BATCH, rng), device=DEVICE)
-    noise = lambda: torch.randn(RING_BATCH, Z_RING, device=DEVICE)
-    hist, snaps = {"D": [], "G": []}, {}
+    real = lambda: torch.as_tensor(ring_sample(int(np.prod(batch)), rng).reshape(*batch, 2), device=DEVICE)
+    noise = lambda: torch.randn(*batch, Z_RING, device=DEVICE)
+    hist, snaps = {"D": [], "G": []}, {seed: {} for seed in seeds}
     for step in trange(1, steps + 1, desc=f"ring {kind}", leave=False):
         if kind == "ns":
             d_loss, g_loss = train_step(G, D, opt_g, opt_d, real(), noise(), noise())
@@ -648,7 +662,7 @@ def train_ring(kind, steps, lr_g, lr_d, n_critic=1, gp_weight=10.0, r1_gamma=0.1
             x_real, x_fake = real().requires_grad_(True), G(noise()).detach()
             real_logits = D(x_real)
             (grad,) = torch.autograd.grad(real_logits.sum(), x_real, create_graph=True)
-            d_loss = discriminator_loss(real_logits, D(x_fake)) + 0.5 * r1_gamma * grad.pow(2).sum(1).mean()
+            d_loss = discriminator_loss(real_logits, D(x_fake)) + 0.5 * r1_gamma * grad.pow(2).sum(-1).mean()
             opt_d.zero_grad(); d_loss.backward(); opt_d.step()
             g_loss = generator_loss(D(G(noise())))
             opt_g.zero_grad(); g_loss.backward(); opt_g.step()
@@ -664,69 +678,94 @@ def train_ring(kind, steps, lr_g, lr_d, n_critic=1, gp_weight=10.0, r1_gamma=0.1
         hist["D"].append(d_loss.item()); hist["G"].append(g_loss.item())
         if step in snap_at:
             with torch.no_grad():
-                snaps[step] = to_numpy(G(z_fixed))
-    return G, hist, snaps
+                samples = to_numpy(G(z_fixed[0]) if kind == "wgan-gp" else G(z_fixed))
+            for i, seed in enumerate(seeds):
+                snaps[seed][step] = samples if kind == "wgan-gp" else samples[i]
+    return hist, snaps
 
 # %% only=tf
-def train_ring(kind, steps, lr_g, lr_d, n_critic=1, gp_weight=10.0, r1_gamma=0.1, seed=SEED, n_snapshots=5):
-    """Train a ring GAN: kind 'ns' (non-saturating, via train_step), 'ns-r1' (plus R1 on real data) or 'wgan-gp'.
-    Returns (G, {"D": [...], "G": [...]} losses per generator step, {step: samples from fixed noise})."""
-    genlab.seed_everything(seed)
-    rng = np.random.default_rng(seed)
-    G, D = MLP(Z_RING, (128, 128), 2), MLP(2, (128, 128), 1)
+def train_ring(kind, steps, lr_g, lr_d, seeds=(SEED,), n_critic=1, gp_weight=10.0, r1_gamma=0.1, n_snapshots=5):
+    """Train one ring GAN per seed: kind 'ns' (non-saturating, via train_step), 'ns-r1' (plus R1 on real data) or
+    'wgan-gp'. The seeds' networks are stacked into one batched model (StackedMLP: inputs (S, B, 2), one step
+    updates every seed; each seed starts from the weights it would get alone). WGAN-GP takes one seed: your
+    gradient_penalty is written for (B, ...) batches. Between two snapshots the steps run in one compiled
+    loop (no Python or host round trip per step). Returns ({"D": [...], "G": [...]} losses per generator
+    step, averaged over the seeds, {seed: {step: samples from fixed noise}})."""
+    if kind == "wgan-gp" and len(seeds) != 1:
+        raise ValueError("train WGAN-GP one seed per call")
+    nets, z_fixed = [], []
+    for seed in seeds:
+        genlab.seed_everything(seed)
+        nets.append((MLP(Z_RING, (128, 128), 2), MLP(2, (128, 128), 1)))
+        z_fixed.append(tf.random.normal((RING_EVAL, Z_RING)))
+    if kind == "wgan-gp":
+        (G, D), z_fixed, batch = nets[0], z_fixed[0], (RING_BATCH,)
+    else:
+        G, D, z_fixed, batch = StackedMLP([g for g, _ in nets]), StackedMLP([d for _, d in nets]), tf.stack(z_fixed), (len(seeds), RING_BATCH)
+    rng = np.random.default_rng(seeds[0])
     beta_1, beta_2 = (0.5, 0.9) if kind == "wgan-gp" else (0.5, 0.999)
-    decay = lambda lr: keras.optimizers.schedules.PolynomialDecay(lr, steps * (n_critic if kind == "wgan-gp" else 1), 0.0)
     opt_g = keras.optimizers.Adam(keras.optimizers.schedules.PolynomialDecay(lr_g, steps, 0.0), beta_1=beta_1, beta_2=beta_2)
-    opt_d = keras.optimizers.Adam(decay(lr_d), beta_1=beta_1, beta_2=beta_2)
-    z_fixed = tf.random.normal((RING_EVAL, Z_RING))
-    snap_at = set(np.linspace(0, steps, n_snapshots + 1).astype(int)[1:])
-    noise = lambda: tf.random.normal((RING_BATCH, Z_RING))
-    ns_step = tf.function(train_step)
+    opt_d = keras.optimizers.Adam(keras.optimizers.schedules.PolynomialDecay(lr_d, steps * n_critic, 0.0), beta_1=beta_1, beta_2=beta_2)
+    n_d = n_critic if kind == "wgan-gp" else 1
 
-    @tf.function
     def r1_step(x_real, z_d, z_g):
         with tf.GradientTape() as tape:
             with tf.GradientTape() as inner:
                 inner.watch(x_real)
                 real_logits = D(x_real)
             grad = inner.gradient(real_logits, x_real)
-            d_loss = discriminator_loss(real_logits, D(G(z_d))) + 0.5 * r1_gamma * tf.reduce_mean(tf.reduce_sum(grad ** 2, axis=1))
+            d_loss = discriminator_loss(real_logits, D(G(z_d))) + 0.5 * r1_gamma * tf.reduce_mean(tf.reduce_sum(grad ** 2, axis=-1))
         opt_d.apply_gradients(zip(tape.gradient(d_loss, D.trainable_variables), D.trainable_variables))
         with tf.GradientTape() as tape:
             g_loss = generator_loss(D(G(z_g)))
         opt_g.apply_gradients(zip(tape.gradient(g_loss, G.trainable_variables), G.trainable_variables))
         return d_loss, g_loss
 
-    @tf.function
-    def critic_step(x_real, z):
-        x_fake = G(z)
+    def wgan_step(x_real, z_d, z_g):  # x_real, z_d: (n_critic, B, 2), one batch per critic step
+        for i in range(n_critic):
+            x_fake = G(z_d[i])
+            with tf.GradientTape() as tape:
+                d_loss = tf.reduce_mean(D(x_fake)) - tf.reduce_mean(D(x_real[i])) + gradient_penalty(D, x_real[i], x_fake, weight=gp_weight)
+            opt_d.apply_gradients(zip(tape.gradient(d_loss, D.trainable_variables), D.trainable_variables))
         with tf.GradientTape() as tape:
-            d_loss = tf.reduce_mean(D(x_fake)) - tf.reduce_mean(D(x_real)) + gradient_penalty(D, x_real, x_fake, weight=gp_weight)
-        opt_d.apply_gradients(zip(tape.gradient(d_loss, D.trainable_variables), D.trainable_variables))
-        return d_loss
-
-    @tf.function
-    def generator_step(z):
-        with tf.GradientTape() as tape:
-            g_loss = -tf.reduce_mean(D(G(z)))
+            g_loss = -tf.reduce_mean(D(G(z_g)))
         opt_g.apply_gradients(zip(tape.gradient(g_loss, G.trainable_variables), G.trainable_variables))
-        return g_loss
+        return d_loss, g_loss
 
-    hist, snaps = {"D": [], "G": []}, {}
+    step_fn = {"ns": lambda x, z_d, z_g: train_step(G, D, opt_g, opt_d, x, z_d, z_g), "ns-r1": r1_step, "wgan-gp": wgan_step}[kind]
+    step_args = lambda x_real, z_d, z_g, i: (x_real[i, 0], z_d[i, 0], z_g[i]) if n_d == 1 else (x_real[i], z_d[i], z_g[i])
+    first_step = tf.function(step_fn)  # step 1 builds the optimizers, for the variables the step updates
+
+    @tf.function(input_signature=[tf.TensorSpec((None, n_d, *batch, 2), tf.float32)] * 2 + [tf.TensorSpec((None, *batch, 2), tf.float32)])
+    def train_steps(x_real, z_d, z_g):
+        """len(x_real) generator steps in one graph: x_real, z_d (n, n_d, *batch, 2), z_g (n, *batch, 2)."""
+        def body(i, d_hist, g_hist):
+            d_loss, g_loss = step_fn(*step_args(x_real, z_d, z_g, i))
+            return i + 1, d_hist.write(i, d_loss), g_hist.write(i, g_loss)
+
+        n = tf.shape(z_g)[0]
+        hists = (tf.TensorArray(tf.float32, size=n), tf.TensorArray(tf.float32, size=n))
+        _, d_hist, g_hist = tf.while_loop(lambda i, *_: i < n, body, (tf.constant(0), *hists))
+        return d_hist.stack(), g_hist.stack()
+
+    snap_at = np.linspace(0, steps, n_snapshots + 1).astype(int)
+    hist, snaps = {"D": [], "G": []}, {seed: {} for seed in seeds}
     with tf.device(DEVICE):
-        for step in trange(1, steps + 1, desc=f"ring {kind}", leave=False):
-            if kind == "ns":
-                d_loss, g_loss = ns_step(G, D, opt_g, opt_d, tf.constant(ring_sample(RING_BATCH, rng)), noise(), noise())
-            elif kind == "ns-r1":
-                d_loss, g_loss = r1_step(tf.constant(ring_sample(RING_BATCH, rng)), noise(), noise())
-            else:
-                for _ in range(n_critic):
-                    d_loss = critic_step(tf.constant(ring_sample(RING_BATCH, rng)), noise())
-                g_loss = generator_step(noise())
-            hist["D"].append(float(d_loss)); hist["G"].append(float(g_loss))
-            if step in snap_at:
-                snaps[step] = to_numpy(G(z_fixed))
-    return G, hist, snaps
+        for start, stop in zip(tqdm(snap_at[:-1], desc=f"ring {kind}", leave=False), snap_at[1:]):
+            n = int(stop - start)
+            x_real = ring_sample(n * n_d * int(np.prod(batch)), rng).reshape(n, n_d, *batch, 2)
+            z = rng.standard_normal((n * (n_d + 1) * int(np.prod(batch)), Z_RING)).astype(np.float32)
+            z_d, z_g = z[:n * n_d * int(np.prod(batch))].reshape(n, n_d, *batch, 2), z[n * n_d * int(np.prod(batch)):].reshape(n, *batch, 2)
+            if start == 0:  # no variables may be created inside the compiled loop
+                d_loss, g_loss = first_step(*step_args(x_real, z_d, z_g, 0))
+                hist["D"].append(float(d_loss)); hist["G"].append(float(g_loss))
+                x_real, z_d, z_g = x_real[1:], z_d[1:], z_g[1:]
+            d_hist, g_hist = train_steps(x_real, z_d, z_g)
+            hist["D"] += d_hist.numpy().tolist(); hist["G"] += g_hist.numpy().tolist()
+            samples = to_numpy(G(z_fixed))
+            for i, seed in enumerate(seeds):
+                snaps[seed][int(stop)] = samples if kind == "wgan-gp" else samples[i]
+    return hist, snaps
 
 # %%
 RING_STEPS = pick(8000, 400)
@@ -738,38 +777,38 @@ RING_RUNS = {  # name -> settings
     "WGAN-GP": dict(kind="wgan-gp", lr_g=5e-4, lr_d=5e-4, n_critic=5, steps=pick(5000, 100), seeds=[0]),
 }
 ring_results = {}
-print(f"{'run':>11} {'seed':>4} {'G steps':>8} {'modes':>6} {'HQ share':>9} {'time':>7}")
+print(f"{'run':>11} {'seed':>4} {'G steps':>8} {'modes':>6} {'HQ share':>9} {'time, all seeds':>16}")
 for name, cfg in RING_RUNS.items():
     cfg = dict(cfg)
     steps, seeds = cfg.pop("steps", RING_STEPS), cfg.pop("seeds", RING_SEEDS)
+    t0 = time.time()
+    hist, snaps = train_ring(steps=steps, seeds=seeds, **cfg)  # all seeds at once
+    seconds = time.time() - t0
     for seed in seeds:
-        t0 = time.time()
-        G_ring, hist, snaps = train_ring(steps=steps, seed=seed, **cfg)
-        seconds = time.time() - t0
-        modes, hq = mode_coverage(snaps[steps], RING_CENTERS, RING_STD)
-        ring_results[name, seed] = dict(modes=modes, hq=hq, hist=hist, snaps=snaps, seconds=seconds)
-        print(f"{name:>11} {seed:>4} {steps:>8} {modes:>4}/8 {hq:>9.1%} {seconds:>6.1f}s")
+        modes, hq = mode_coverage(snaps[seed][steps], RING_CENTERS, RING_STD)
+        ring_results[name, seed] = dict(modes=modes, hq=hq, hist=hist, snaps=snaps[seed], seconds=seconds / len(seeds))
+        print(f"{name:>11} {seed:>4} {steps:>8} {modes:>4}/8 {hq:>9.1%} {seconds:>15.1f}s")
 for name in RING_RUNS:
     runs = [r for (n, _), r in ring_results.items() if n == name]
     key = name.lower().replace("-", "").replace(" ", "_")
     report(f"gan/ring_{key}_modes_min", min(r["modes"] for r in runs))
     report(f"gan/ring_{key}_hq_mean", float(np.mean([r["hq"] for r in runs])))
-    report(f"gan/ring_{key}_seconds", float(np.mean([r["seconds"] for r in runs])), "s")
+    report(f"gan/ring_{key}_seconds", float(np.mean([r["seconds"] for r in runs])), "s")  # per seed
 
 # %% [markdown]
 # **What the table shows (full mode; QUICK runs are too short to judge).** Two full runs for reference, modes covered for seeds 0/1/2 (HQ share):
 #
 # | run | PyTorch | TensorFlow |
 # |---|---|---|
-# | plain | 7/8/8 (92-96%) | 6/8/8 (89-94%) |
-# | D too fast | 5/1/4 (71-100%) | 2/8/6 (76-90%) |
-# | R1 | 8/8/8 (87-91%) | 8/8/8 (89-93%) |
-# | WGAN-GP (seed 0) | 8 (71%) | 8 (64%) |
+# | plain | 7/8/8 (93-95%) | 6/8/8 (91-95%) |
+# | D too fast | 5/2/4 (72-95%) | 2/8/6 (78-93%) |
+# | R1 | 8/8/8 (84-91%) | 8/8/8 (86-93%) |
+# | WGAN-GP (seed 0) | 8 (71%) | 8 (67%) |
 #
 # - The **plain** GAN's samples are sharp (high HQ share) but it can lose a mode for good: a mode that $D$ has learned to reject early stops receiving samples, and nothing in the loss brings them back.
 # - **D too fast** collapses in five of six runs (one TensorFlow seed kept all 8 modes, which is why we look at three seeds): the discriminator's verdicts change faster than the generator can follow, so the generator chases the few modes $D$ currently accepts (its loss climbs while $D$'s stays far below $2\log 2$). TTUR also gives $D$ the larger learning rate, but by a modest factor; how much imbalance a pair tolerates depends on the networks and the data, so watch the losses and the samples.
 # - **R1** stops $D$ from building steep walls at the real data (its gradient there is penalised), which damps the oscillation around the equilibrium that makes plain GANs overshoot and drop modes (Mescheder et al. prove local convergence with it): all 8 modes on every seed with a high HQ share. It is the stabilised GAN of this chapter.
-# - **WGAN-GP** also covers all modes (the critic's gradient does not vanish when the supports are disjoint), but its samples stay blurrier around each mode in this budget: the Wasserstein distance charges a sample by how far it must move, so a sample just outside $3\sigma$ costs almost nothing, and the 1-Lipschitz critic cannot carve sharp peaks. It also costs five critic steps, each with a double backward pass, per generator step.
+# - **WGAN-GP** also covers all modes (the critic's gradient does not vanish when the supports are disjoint), but its samples stay blurrier around each mode in this budget: the Wasserstein distance charges a sample by how far it must move, so a sample just outside $3\sigma$ costs almost nothing, and the 1-Lipschitz critic cannot carve sharp peaks. It also costs five critic steps, each with a double backward pass, per generator step (5,000 generator steps here, 25,000 critic steps).
 
 # %% [markdown]
 # Samples from fixed noise over training (seed 0), real modes in red:
@@ -791,7 +830,7 @@ plt.show()
 # %% [markdown]
 # ### Reading the loss curves · 损失曲线怎么看
 #
-# At the equilibrium $D \equiv \tfrac12$ the discriminator loss (two cross-entropies) is $2\log 2 \approx 1.39$ and the non-saturating generator loss is $\log 2 \approx 0.69$ (dashed lines). A **healthy** run hovers around them with noise. When the discriminator **wins** (its loss well below $2\log 2$, here 0.6-1.0, while the generator's loss climbs to about 2), the generator receives gradients that only say "move away from here": it chases the few modes $D$ currently rates as real, the classic route to collapse. A discriminator loss exactly at 0 means $D$ separates perfectly and $G$ learns nothing; a collapse does not need to go that far. A WGAN critic's loss is different: $-(\text{critic loss})$ estimates the Wasserstein distance and should shrink towards 0 as training succeeds.
+# At the equilibrium $D \equiv \tfrac12$ the discriminator loss (two cross-entropies) is $2\log 2 \approx 1.39$ and the non-saturating generator loss is $\log 2 \approx 0.69$ (dashed lines). A **healthy** run hovers around them with noise. When the discriminator **wins** (its loss well below $2\log 2$, while the generator's loss climbs well above $\log 2$), the generator receives gradients that only say "move away from here": it chases the few modes $D$ currently rates as real, the classic route to collapse. A discriminator loss exactly at 0 means $D$ separates perfectly and $G$ learns nothing; a collapse does not need to go that far. A WGAN critic's loss is different: $-(\text{critic loss})$ estimates the Wasserstein distance and should shrink towards 0 as training succeeds. The curves of the stacked runs are the mean over their three seeds (the losses your `train_step` returns).
 
 # %%
 def smooth(values, window=pick(200, 20)):
@@ -805,7 +844,9 @@ for ax, name in zip(axes, RING_RUNS):
     ax.plot(smooth(hist["G"]), label="G loss")
     if RING_RUNS[name]["kind"] != "wgan-gp":
         ax.axhline(2 * np.log(2), ls="--", c="C0", lw=0.8); ax.axhline(np.log(2), ls="--", c="C1", lw=0.8)
-    ax.set_title(name, fontsize=9); ax.set_xlabel("generator step"); ax.legend(fontsize=7)
+    n_seeds = len(RING_RUNS[name].get("seeds", RING_SEEDS))  # a batched run's losses are the mean over its seeds
+    ax.set_title(name if n_seeds == 1 else f"{name} (mean of {n_seeds} seeds)", fontsize=9)
+    ax.set_xlabel("generator step"); ax.legend(fontsize=7)
 fig.tight_layout()
 plt.show()
 for name in RING_RUNS:
@@ -901,23 +942,49 @@ def cgan_step(G, D, opt_g, opt_d, real, y, z_d, z_g, smooth=0.0):
 
 
 def train_dcgan(epochs, conditional=False, lr=DIG_LR, seed=SEED, snapshot_epochs=(), desc="DCGAN"):
-    """Train a (conditional) DCGAN on the digits. Returns (G, losses per step, {epoch: (40, 8, 8) samples})."""
+    """Train a (conditional) DCGAN on the digits. Returns (G, losses per step, {epoch: (40, 8, 8) samples}).
+    Each epoch runs as one compiled loop over its mini-batches (no Python or host round trip per step);
+    the first step runs alone, as it creates the optimizers' variables."""
     genlab.seed_everything(seed)
     k = 10 if conditional else 0
     G, D = ConvGenerator(Z_DIG + k), ConvDiscriminator(1 + k)
     opt_g = keras.optimizers.Adam(lr, beta_1=0.5)
     opt_d = keras.optimizers.Adam(lr, beta_1=0.5)
-    ds = make_loader(X_DIG, Y_DIG, batch_size=DIG_BATCH, seed=seed, drop_last=True)
+    X, Y = tf.constant(X_DIG, tf.float32), tf.constant(Y_DIG, tf.int32)
+    rng, n_batches = np.random.default_rng(seed), len(X_DIG) // DIG_BATCH  # the last partial batch is dropped
     z_fixed, y_fixed = tf.random.normal((40, Z_DIG), seed=seed), np.arange(40) % 10
-    step = tf.function(cgan_step if conditional else
-                       lambda G, D, opt_g, opt_d, real, y, z_d, z_g, smooth: train_step(G, D, opt_g, opt_d, real, z_d, z_g, smooth))
+
+    def step(idx, z):  # one mini-batch: idx (B,) example indices, z (2, B, Z_DIG) codes for the D and G steps
+        real, y = tf.gather(X, idx), tf.gather(Y, idx)
+        if conditional:
+            return cgan_step(G, D, opt_g, opt_d, real, y, z[0], z[1], DIG_SMOOTH)
+        return train_step(G, D, opt_g, opt_d, real, z[0], z[1], DIG_SMOOTH)
+
+    first_step = tf.function(step)  # step 1 builds the optimizers, for the variables the step updates
+
+    @tf.function(input_signature=[tf.TensorSpec((None, DIG_BATCH), tf.int32), tf.TensorSpec((None, 2, DIG_BATCH, Z_DIG), tf.float32)])
+    def train_batches(idx, z):
+        """Mini-batches idx (n, B), codes z (n, 2, B, Z_DIG) in one graph."""
+        def body(i, d_hist, g_hist):
+            d_loss, g_loss = step(idx[i], z[i])
+            return i + 1, d_hist.write(i, d_loss), g_hist.write(i, g_loss)
+
+        n = tf.shape(idx)[0]
+        hists = (tf.TensorArray(tf.float32, size=n), tf.TensorArray(tf.float32, size=n))
+        _, d_hist, g_hist = tf.while_loop(lambda i, *_: i < n, body, (tf.constant(0), *hists))
+        return d_hist.stack(), g_hist.stack()
+
     hist, snaps = {"D": [], "G": []}, {}
     with tf.device(DEVICE):
         for epoch in (bar := trange(1, epochs + 1, desc=desc, leave=False)):
-            for real, y in ds:
-                z_d, z_g = tf.random.normal((DIG_BATCH, Z_DIG)), tf.random.normal((DIG_BATCH, Z_DIG))
-                d_loss, g_loss = step(G, D, opt_g, opt_d, real, y, z_d, z_g, DIG_SMOOTH)
+            idx = rng.permutation(len(X_DIG))[:n_batches * DIG_BATCH].reshape(n_batches, DIG_BATCH).astype(np.int32)
+            z = rng.standard_normal((n_batches, 2, DIG_BATCH, Z_DIG)).astype(np.float32)
+            if epoch == 1:  # no variables may be created inside the compiled loop
+                d_loss, g_loss = first_step(idx[0], z[0])
                 hist["D"].append(float(d_loss)); hist["G"].append(float(g_loss))
+                idx, z = idx[1:], z[1:]
+            d_hist, g_hist = train_batches(idx, z)
+            hist["D"] += d_hist.numpy().tolist(); hist["G"] += g_hist.numpy().tolist()
             if epoch in snapshot_epochs:
                 snaps[epoch] = to_unit(generate(G, z_fixed, y_fixed if conditional else None))
             bar.set_postfix(D=f"{hist['D'][-1]:.2f}", G=f"{hist['G'][-1]:.2f}")
@@ -1188,7 +1255,7 @@ print("bicubic:", ", ".join(f"{n} {p:.2f} dB / SSIM {s:.4f}" for n, (p, s) in ba
 # %%
 SR_WIDTH, SR_DEPTH, SR_PATCH, SR_BATCH, SR_LR = 32, 4, 32, 16, 1e-3
 SR_STEPS, SR_WARMUP = pick(2400, 150), pick(100, 30)
-SR_ADV_STEPS, SR_ADV_LAMBDA, SR_ADV_LR = pick(600, 30), 1e-3, 1e-4
+SR_ADV_STEPS, SR_ADV_LAMBDA, SR_ADV_LR = pick(300, 30), 1e-3, 1e-4
 hr0, lr0, up0 = sr_test["camera"]
 offset = np.full((1, *lr0.shape, 4), 0.01, np.float32)
 shifted = images_to_numpy(pixel_shuffle(to_images(offset), 2))[0, ..., 0]

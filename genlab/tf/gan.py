@@ -4,12 +4,16 @@ Same layers, same order, same weights layout (see ``genlab.torch.gan``); images 
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import keras
+import numpy as np
 import tensorflow as tf
 
-__all__ = ["ConvGenerator", "ConvDiscriminator", "SRNet", "PatchDiscriminator"]
+__all__ = ["ConvGenerator", "ConvDiscriminator", "SRNet", "PatchDiscriminator", "StackedMLP"]
 
-_ACT = {"relu": tf.nn.relu, "tanh": tf.tanh, "lrelu": lambda h: tf.nn.leaky_relu(h, 0.2)}
+_ACT = {"relu": tf.nn.relu, "tanh": tf.tanh, "lrelu": lambda h: tf.nn.leaky_relu(h, 0.2), "elu": tf.nn.elu,
+        "softplus": tf.nn.softplus}
 
 
 def _act(name: str):
@@ -102,3 +106,37 @@ class PatchDiscriminator(keras.Model):
         h = tf.nn.leaky_relu(self.conv1(x), 0.2)
         h = tf.nn.leaky_relu(self.conv2(h), 0.2)
         return self.conv3(h)
+
+
+class StackedMLP(keras.Model):
+    """S independent MLPs of one shape, run and trained as one model: (S, B, in_dim) -> (S, B, out_dim)
+    (see ``genlab.torch.gan.StackedMLP``). Built from S ``genlab.tf.MLP`` (weights copied); layer k keeps a
+    (S, in, out) kernel and a (S, 1, out) bias, and a forward pass is one batched ``tf.matmul`` per layer."""
+
+    def __init__(self, models: Sequence[keras.Model], activation: str = "relu", **kwargs):
+        super().__init__(**kwargs)
+        layers = [[d for d in model._flatten_layers(include_self=False) if isinstance(d, keras.layers.Dense)] for model in models]
+        if not layers or any(len(ls) != len(layers[0]) or not ls for ls in layers):
+            raise ValueError("StackedMLP needs one or more MLPs with the same number of Dense layers")
+        for ls in layers[1:]:
+            if [tuple(d.kernel.shape) for d in ls] != [tuple(d.kernel.shape) for d in layers[0]]:
+                raise ValueError("StackedMLP needs MLPs with the same layer shapes")
+        self.act = _act(activation)
+        self.kernels, self.biases = [], []
+        for k in range(len(layers[0])):
+            kernel = np.stack([ls[k].kernel.numpy() for ls in layers])
+            bias = np.stack([ls[k].bias.numpy()[None] for ls in layers])
+            self.kernels.append(self.add_weight(shape=kernel.shape, initializer="zeros", name=f"kernel_{k}"))
+            self.biases.append(self.add_weight(shape=bias.shape, initializer="zeros", name=f"bias_{k}"))
+            self.kernels[-1].assign(kernel)
+            self.biases[-1].assign(bias)
+        self.n_models = len(models)
+        self.built = True
+
+    def call(self, x):
+        h, last = x, len(self.kernels) - 1
+        for k, (w, b) in enumerate(zip(self.kernels, self.biases)):
+            h = tf.matmul(h, w) + b
+            if k < last:
+                h = self.act(h)
+        return h

@@ -8,13 +8,15 @@ Dense layers see the feature maps in (H, W, C) order, as Keras flattens and resh
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["ConvGenerator", "ConvDiscriminator", "SRNet", "PatchDiscriminator"]
+__all__ = ["ConvGenerator", "ConvDiscriminator", "SRNet", "PatchDiscriminator", "StackedMLP"]
 
-_ACT = {"relu": F.relu, "tanh": torch.tanh, "lrelu": lambda h: F.leaky_relu(h, 0.2)}
+_ACT = {"relu": F.relu, "tanh": torch.tanh, "lrelu": lambda h: F.leaky_relu(h, 0.2), "elu": F.elu, "softplus": F.softplus}
 
 
 def _act(name: str):
@@ -100,3 +102,39 @@ class PatchDiscriminator(nn.Module):
         h = F.leaky_relu(self.conv1(x), 0.2)
         h = F.leaky_relu(self.conv2(h), 0.2)
         return self.conv3(h)
+
+
+class StackedMLP(nn.Module):
+    """S independent MLPs of one shape, run and trained as one model: (S, B, in_dim) -> (S, B, out_dim).
+
+    Built from S ``genlab.torch.MLP`` (same sizes; their weights are copied, so each slice starts exactly
+    where that model started): layer k keeps a (S, in, out) kernel and a (S, 1, out) bias, and a forward pass
+    is one batched matrix product per layer (``torch.baddbmm``). Slice s of the input only ever meets slice s
+    of the weights, so the S models stay independent; one optimizer step (Adam is elementwise) updates all of
+    them. The per-operation overhead is paid once for all S (measured on the CPU: 3 ring seeds ~7.9 ms a step
+    stacked, against 3 x 3.5 ms apart). A loss that averages over all S*B outputs is the mean of the S models' own losses (equal
+    batch sizes): each slice's gradient is 1/S of its own, which Adam's update ignores (up to its eps).
+    """
+
+    def __init__(self, models: Sequence[nn.Module], activation: str = "relu"):
+        super().__init__()
+        layers = [[m for m in model.modules() if isinstance(m, nn.Linear)] for model in models]
+        if not layers or any(len(ls) != len(layers[0]) or not ls for ls in layers):
+            raise ValueError("StackedMLP needs one or more MLPs with the same number of Linear layers")
+        for ls in layers[1:]:
+            if [tuple(m.weight.shape) for m in ls] != [tuple(m.weight.shape) for m in layers[0]]:
+                raise ValueError("StackedMLP needs MLPs with the same layer shapes")
+        self.act = _act(activation)
+        self.kernels = nn.ParameterList(
+            [nn.Parameter(torch.stack([ls[k].weight.detach().T for ls in layers]).contiguous()) for k in range(len(layers[0]))])
+        self.biases = nn.ParameterList(
+            [nn.Parameter(torch.stack([ls[k].bias.detach()[None] for ls in layers]).contiguous()) for k in range(len(layers[0]))])
+        self.n_models = len(models)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, last = x, len(self.kernels) - 1
+        for k, (w, b) in enumerate(zip(self.kernels, self.biases)):
+            h = torch.baddbmm(b, h, w)
+            if k < last:
+                h = self.act(h)
+        return h
