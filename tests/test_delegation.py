@@ -90,6 +90,19 @@ def test_stubs_raise_and_the_rest_of_the_module_still_works(tmp_path):
     assert out.stdout.count("blocked True") == 2
 
 
+def test_entries_inside_a_package_hidden_whole_are_dropped(tmp_path):
+    """One chapter hides a package, another an attribute of one of its modules (a drill merges both):
+    one bind for the package, none into the folder it replaces, and the attribute is hidden with it."""
+    pytest.importorskip("skimage")
+    entries = [Forbidden("skimage.metrics._structural_similarity", ("structural_similarity",)), Forbidden("skimage.metrics")]
+    for order in (entries, entries[::-1]):
+        binds = delegation.overlay_binds(order, tmp_path / str(len(list(tmp_path.iterdir()))))
+        package = delegation.module_file("skimage.metrics")
+        assert [p for _, p in binds] == [str(package)], binds
+    out = _run_with_binds(binds, "from skimage.metrics import structural_similarity")
+    assert out.returncode != 0 and "implements an exercise" in out.stderr
+
+
 def test_a_whole_package_is_hidden(tmp_path):
     pytest.importorskip("skimage")
     binds = delegation.overlay_binds([Forbidden("skimage.metrics")], tmp_path)

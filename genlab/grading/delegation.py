@@ -125,6 +125,12 @@ def overlay_binds(entries: list[Forbidden], stub_dir: Path) -> list[tuple[str, s
             by_module[e.module] = None
         elif by_module.get(e.module, set()) is not None:
             by_module.setdefault(e.module, set()).update(e.names)
+    # A package hidden whole is replaced by one stub folder: entries inside it (another chapter's
+    # module:attr, when a drill merges every chapter's list) would bind files into a folder that is not
+    # there any more, and the sandbox would not start. The package's stub already hides them.
+    whole = {m for m, names in by_module.items() if names is None}
+    by_module = {m: names for m, names in by_module.items()
+                 if not any(m.startswith(pkg + ".") for pkg in whole)}
     for i, (module, names) in enumerate(sorted(by_module.items(), key=lambda kv: kv[0])):
         target = module_file(module)
         if target is None:
