@@ -104,7 +104,12 @@ def param_grads(fn, model) -> list:
     in the order of :func:`get_weights` (None where no gradient reaches a weight). ``fn`` runs inside a
     recording tape."""
     from genlab.tf.models import _denses
-    variables = [v for layer in _denses(model) for v in (layer.kernel, layer.bias)]
+    return _sum_grads(fn, [v for layer in _denses(model) for v in (layer.kernel, layer.bias)])
+
+
+def _sum_grads(fn, variables) -> list:
+    """Gradients of ``sum(fn())`` (run inside a recording tape) with respect to ``variables``, as NumPy
+    arrays; None where no gradient reaches one, and all None when ``fn`` returns no tensor."""
     with tf.GradientTape() as tape:
         out = fn()
         if not isinstance(out, (tf.Tensor, tf.Variable)):

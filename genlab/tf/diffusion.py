@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from genlab.diffusion import NULL_LABEL, PROBE, ddim_timesteps, denoiser_weights, probe_weights, schedule_arrays
-from genlab.tf import _matmul_last
+from genlab.tf import _matmul_last, _sum_grads
 from genlab.tf.weights import assign_arrays, read_arrays
 
 __all__ = ["schedule_tensors", "Denoiser", "probe_denoiser", "NoiseScheduler", "train_denoiser", "ema_update",
@@ -210,14 +210,7 @@ def _copy(model: Denoiser) -> Denoiser:
 def weight_grads(fn: Callable, model: Denoiser) -> list:
     """Gradients of ``sum(fn())`` with respect to ``model``'s weights (order of :func:`get_weights`), as NumPy
     arrays; None where no gradient reaches a weight. ``fn`` runs inside a recording tape."""
-    variables = model.variables_list
-    with tf.GradientTape() as tape:
-        out = fn()
-        if not isinstance(out, (tf.Tensor, tf.Variable)):
-            return [None] * len(variables)
-        total = tf.reduce_sum(out)
-    grads = tape.gradient(total, variables)
-    return [None if g is None else np.asarray(tf.convert_to_tensor(g).numpy()) for g in grads]
+    return _sum_grads(fn, model.variables_list)
 
 
 def get_weights(model: Denoiser) -> list[np.ndarray]:
