@@ -68,10 +68,11 @@ def per_example_grads(model, x, y, loss_fn=None) -> list:
     return list(fn[1](x, y))
 
 
-def _trainer(model, lr: float, weight_decay: float):
+def _trainer(model):
     """A compiled training run for ``model`` with its Adam state, made once per model and reused (tracing a
     ``tf.function`` costs ~0.3 s, FedAvg trains the same client models every round); the Adam state is reset on
-    every call, so each call starts from a fresh Adam, as in PyTorch.
+    every call, so each call starts from a fresh Adam, as in PyTorch; the learning rate and weight decay are the
+    run's inputs.
 
     The run takes every mini-batch of the whole training at once, as rows of indices with a mask (the last
     batch of an epoch may be short: its padding is masked out of the mean), and loops over them in the graph:
@@ -129,7 +130,7 @@ def train_classifier(model, x, y, epochs: int, lr: float = 1e-3, batch_size: int
     idx, mask = np.zeros((len(batches), size), np.int64), np.zeros((len(batches), size), np.float32)
     for i, b in enumerate(batches):
         idx[i, :len(b)], mask[i, :len(b)] = b, 1.0
-    run = _trainer(model, lr, weight_decay)
+    run = _trainer(model)
     losses = run(tf.constant(np.asarray(x, dtype=np.float32)), tf.constant(np.asarray(y, dtype=np.int64)),
                  tf.constant(idx), tf.constant(mask), tf.constant(lr, tf.float32),
                  tf.constant(weight_decay, tf.float32)).numpy().astype(np.float64)

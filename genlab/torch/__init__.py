@@ -98,13 +98,18 @@ def param_grads(fn, model: torch.nn.Module) -> list:
     (Keras) layout of :func:`get_weights`: None where no gradient reaches a weight, or everywhere when the
     output has no graph. ``.grad`` fields are left untouched."""
     from genlab.torch.models import _linears, _to_keras
-    params = [p for layer in _linears(model) for p in (layer.weight, layer.bias)]
+    grads = _sum_grads(fn, [p for layer in _linears(model) for p in (layer.weight, layer.bias)])
+    return [_to_keras(g) if g is not None and g.ndim > 1 else g for g in grads]
+
+
+def _sum_grads(fn, params) -> list:
+    """Gradients of ``sum(fn())`` with respect to ``params``, as NumPy arrays in their own layout; None where no
+    gradient reaches one, and all None when the output has no graph. ``.grad`` fields are left untouched."""
     out = fn()
     if not isinstance(out, torch.Tensor) or not out.requires_grad:
         return [None] * len(params)
     grads = torch.autograd.grad(out.sum(), params, allow_unused=True)
-    return [None if g is None else _to_keras(g.detach().cpu().numpy()) if g.dim() > 1 else g.detach().cpu().numpy()
-            for g in grads]
+    return [None if g is None else g.detach().cpu().numpy() for g in grads]
 
 
 def make_sgd(model: torch.nn.Module, lr: float) -> torch.optim.Optimizer:

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from genlab.diffusion import NULL_LABEL, PROBE, ddim_timesteps, denoiser_weights, probe_weights, schedule_arrays
+from genlab.torch import _sum_grads
 from genlab.torch.weights import assign_arrays, read_arrays
 
 __all__ = ["schedule_tensors", "Denoiser", "probe_denoiser", "NoiseScheduler", "train_denoiser", "ema_update",
@@ -212,12 +213,7 @@ def _copy(model: Denoiser) -> Denoiser:
 def weight_grads(fn: Callable, model: Denoiser) -> list:
     """Gradients of ``sum(fn())`` with respect to ``model``'s weights (order of :func:`get_weights`), as NumPy
     arrays; None where no gradient reaches a weight (or everywhere when the output has no graph)."""
-    params = [model.params[k] for k in model.names]
-    out = fn()
-    if not isinstance(out, torch.Tensor) or not out.requires_grad:
-        return [None] * len(params)
-    grads = torch.autograd.grad(out.sum(), params, allow_unused=True)
-    return [None if g is None else g.detach().cpu().numpy() for g in grads]
+    return _sum_grads(fn, [model.params[k] for k in model.names])
 
 
 def get_weights(model: Denoiser) -> list[np.ndarray]:
