@@ -80,6 +80,21 @@ def test_per_example_grads_linear_oracle():
             assert np.abs(a - c).max() <= 1e-5
 
 
+def test_per_example_grads_any_batch_size_one_trace():
+    """Poisson batches vary in size: one compiled function per model serves every size, traced once, each exact."""
+    tm, km = _pair(20, (16,), activation="tanh")
+    for batch in (3, 7, 1, 12):
+        x = RNG.normal(size=(batch, 20)).astype(np.float32)
+        y = RNG.integers(0, 10, batch)
+        gt = _torch_grads_keras_layout(tpriv.per_example_grads(tm, x, y))
+        gk = [g.numpy() for g in kpriv.per_example_grads(km, x, y)]
+        assert [g.shape[0] for g in gk] == [batch] * 4
+        for a, b in zip(gt, gk):
+            assert np.abs(a - b).max() <= 1e-5
+    fns = [fn for model, fn in kpriv._COMPILED.values() if model is km]
+    assert len(fns) == 1 and fns[0].experimental_get_tracing_count() == 1
+
+
 def test_empty_batch():
     tm, km = _pair(8, (4,))
     for grads in (tpriv.per_example_grads(tm, np.zeros((0, 8)), np.zeros(0, int)),

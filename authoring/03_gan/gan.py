@@ -734,7 +734,6 @@ def train_ring(kind, steps, lr_g, lr_d, seeds=(SEED,), n_critic=1, gp_weight=10.
 
     step_fn = {"ns": lambda x, z_d, z_g: train_step(G, D, opt_g, opt_d, x, z_d, z_g), "ns-r1": r1_step, "wgan-gp": wgan_step}[kind]
     step_args = lambda x_real, z_d, z_g, i: (x_real[i, 0], z_d[i, 0], z_g[i]) if n_d == 1 else (x_real[i], z_d[i], z_g[i])
-    first_step = tf.function(step_fn)  # step 1 builds the optimizers, for the variables the step updates
 
     @tf.function(input_signature=[tf.TensorSpec((None, n_d, *batch, 2), tf.float32)] * 2 + [tf.TensorSpec((None, *batch, 2), tf.float32)])
     def train_steps(x_real, z_d, z_g):
@@ -756,8 +755,8 @@ def train_ring(kind, steps, lr_g, lr_d, seeds=(SEED,), n_critic=1, gp_weight=10.
             x_real = ring_sample(n * n_d * int(np.prod(batch)), rng).reshape(n, n_d, *batch, 2)
             z = rng.standard_normal((n * (n_d + 1) * int(np.prod(batch)), Z_RING)).astype(np.float32)
             z_d, z_g = z[:n * n_d * int(np.prod(batch))].reshape(n, n_d, *batch, 2), z[n * n_d * int(np.prod(batch)):].reshape(n, *batch, 2)
-            if start == 0:  # no variables may be created inside the compiled loop
-                d_loss, g_loss = first_step(*step_args(x_real, z_d, z_g, 0))
+            if start == 0:  # step 1 runs eagerly: it creates the optimizers' variables, which the compiled loop may not
+                d_loss, g_loss = step_fn(*(tf.constant(a) for a in step_args(x_real, z_d, z_g, 0)))
                 hist["D"].append(float(d_loss)); hist["G"].append(float(g_loss))
                 x_real, z_d, z_g = x_real[1:], z_d[1:], z_g[1:]
             d_hist, g_hist = train_steps(x_real, z_d, z_g)
@@ -944,7 +943,7 @@ def cgan_step(G, D, opt_g, opt_d, real, y, z_d, z_g, smooth=0.0):
 def train_dcgan(epochs, conditional=False, lr=DIG_LR, seed=SEED, snapshot_epochs=(), desc="DCGAN"):
     """Train a (conditional) DCGAN on the digits. Returns (G, losses per step, {epoch: (40, 8, 8) samples}).
     Each epoch runs as one compiled loop over its mini-batches (no Python or host round trip per step);
-    the first step runs alone, as it creates the optimizers' variables."""
+    the first step runs alone and eagerly, as it creates the optimizers' variables."""
     genlab.seed_everything(seed)
     k = 10 if conditional else 0
     G, D = ConvGenerator(Z_DIG + k), ConvDiscriminator(1 + k)
@@ -959,8 +958,6 @@ def train_dcgan(epochs, conditional=False, lr=DIG_LR, seed=SEED, snapshot_epochs
         if conditional:
             return cgan_step(G, D, opt_g, opt_d, real, y, z[0], z[1], DIG_SMOOTH)
         return train_step(G, D, opt_g, opt_d, real, z[0], z[1], DIG_SMOOTH)
-
-    first_step = tf.function(step)  # step 1 builds the optimizers, for the variables the step updates
 
     @tf.function(input_signature=[tf.TensorSpec((None, DIG_BATCH), tf.int32), tf.TensorSpec((None, 2, DIG_BATCH, Z_DIG), tf.float32)])
     def train_batches(idx, z):
@@ -979,8 +976,8 @@ def train_dcgan(epochs, conditional=False, lr=DIG_LR, seed=SEED, snapshot_epochs
         for epoch in (bar := trange(1, epochs + 1, desc=desc, leave=False)):
             idx = rng.permutation(len(X_DIG))[:n_batches * DIG_BATCH].reshape(n_batches, DIG_BATCH).astype(np.int32)
             z = rng.standard_normal((n_batches, 2, DIG_BATCH, Z_DIG)).astype(np.float32)
-            if epoch == 1:  # no variables may be created inside the compiled loop
-                d_loss, g_loss = first_step(idx[0], z[0])
+            if epoch == 1:  # step 1 runs eagerly: it creates the optimizers' variables, which the compiled loop may not
+                d_loss, g_loss = step(tf.constant(idx[0]), tf.constant(z[0]))
                 hist["D"].append(float(d_loss)); hist["G"].append(float(g_loss))
                 idx, z = idx[1:], z[1:]
             d_hist, g_hist = train_batches(idx, z)
@@ -1325,9 +1322,11 @@ def train_sr(net, steps, adversarial=False, seed=SEED):
         opt = keras.optimizers.Adam(SR_ADV_LR, beta_1=0.5)
         disc = PatchDiscriminator(32)
         opt_d = keras.optimizers.Adam(SR_ADV_LR, beta_1=0.5)
+        opt_d.build(disc.trainable_variables)
     else:
         opt = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(0.0, steps - SR_WARMUP, warmup_target=SR_LR,
                                                                            warmup_steps=SR_WARMUP))
+    opt.build(net.trainable_variables)  # slots made now: a compiled step that creates variables is traced twice
 
     @tf.function
     def content_step(lr_b, up_b, hr_b):

@@ -503,14 +503,23 @@ def sample(model, scheduler, labels, num_steps, w=None, seed=SEED):
     return to_numpy(x)
 
 # %% only=tf
+_STEP_SPEC = [tf.TensorSpec([None, 64], tf.float32), tf.TensorSpec([], tf.int64), tf.TensorSpec([], tf.int64),
+              tf.TensorSpec([None], tf.int64), tf.TensorSpec([None, 64], tf.float32)]  # x, t, t_prev, y, noise: any batch size
+_reverse_steps = {}  # (id(model), id(scheduler), w) -> (model, scheduler, step)
+
+
 def reverse_step(model, scheduler, w=None):
-    """One compiled reverse step (network + scheduler) for the whole batch; traced once per (model, scheduler, w)."""
-    @tf.function
-    def step(x, t, t_prev, y, noise):
-        tt = tf.fill(tf.shape(x)[:1], t)
-        eps = model(x, tt, y) if w is None else guided_eps(model, x, tt, y, w, NULL_LABEL)
-        return scheduler.step(eps, t, t_prev, x, noise)
-    return step
+    """One compiled reverse step (network + scheduler) for the whole batch, traced once per (model, scheduler, w)
+    and reused by every sampling run with them (the scheduler's step does not depend on its timesteps)."""
+    key = (id(model), id(scheduler), w)
+    if key not in _reverse_steps:
+        @tf.function(input_signature=_STEP_SPEC)
+        def step(x, t, t_prev, y, noise):
+            tt = tf.fill(tf.shape(x)[:1], t)
+            eps = model(x, tt, y) if w is None else guided_eps(model, x, tt, y, w, NULL_LABEL)
+            return scheduler.step(eps, t, t_prev, x, noise)
+        _reverse_steps[key] = (model, scheduler, step)  # holding model and scheduler keeps their ids unique
+    return _reverse_steps[key][2]
 
 
 def sample(model, scheduler, labels, num_steps, w=None, seed=SEED):
@@ -892,20 +901,24 @@ def flow_sample(model, labels, steps, seed=SEED):
     return to_numpy(x)
 
 # %% only=tf
+_euler_steps = {}  # id(model) -> (model, its compiled Euler step)
+
+
 def flow_sample(model, labels, steps, seed=SEED):
     """Euler integration of the learned velocity from s = 1 (noise) to s = 0 (data): (N, 64) NumPy."""
+    if id(model) not in _euler_steps:  # one trace per model, for every batch size and step count
+        @tf.function(input_signature=[tf.TensorSpec([None, 64], tf.float32), tf.TensorSpec([], tf.float32),
+                                      tf.TensorSpec([], tf.float32), tf.TensorSpec([None], tf.int64)])
+        def euler(x, s, ds, y):
+            return x + ds * model(x, tf.fill(tf.shape(x)[:1], 999.0 * s), y)
+        _euler_steps[id(model)] = (model, euler)
+    euler = _euler_steps[id(model)][1]
     rng = np.random.default_rng(seed)
-    n = len(labels)
     y = to_labels(labels)
-
-    @tf.function
-    def euler(x, s, ds):
-        return x + ds * model(x, tf.fill([n], 999.0 * s), y)
-
-    x = to_tensor(rng.standard_normal((n, 64)))
+    x = to_tensor(rng.standard_normal((len(labels), 64)))
     s_grid = flow_times(steps)
     for s, s_next in zip(s_grid[:-1], s_grid[1:]):
-        x = euler(x, tf.constant(s), tf.constant(s_next - s))
+        x = euler(x, tf.constant(s), tf.constant(s_next - s), y)
     return to_numpy(x)
 
 # %%

@@ -114,16 +114,23 @@ genlab.seed_everything(SEED)
 print(f"TensorFlow {tf.__version__} (Keras {keras.__version__}) on {DEVICE}; QUICK={QUICK}")
 
 
-_compiled = {}  # id(model) -> {"model": the model (kept alive), "forward" / "cached": its tf.functions}
+_compiled = {}  # id(model) -> {"model": the model (kept alive), "forward" / "prefill" / "cached": its tf.functions}
+_IDS = tf.TensorSpec([None, None], tf.int64)  # (B, T) token ids, any batch size and length
 
 
 def _compiled_for(model, kind):
-    """A tf.function of a model's forward pass or cached step, traced once for any sequence length
-    (reduce_retracing): without it every generated token would pay TensorFlow's eager overhead per operation."""
+    """A tf.function of a model's forward pass, cached prefill or cached step, traced once for any batch size and
+    length (an input signature with open dimensions): without it every generated token would pay TensorFlow's
+    eager overhead per operation."""
     entry = _compiled.setdefault(id(model), {"model": model})
     if kind not in entry:
-        fn = model.forward_cached if kind == "cached" else (lambda t: model(t, training=False))
-        entry[kind] = tf.function(fn, reduce_retracing=True)
+        if kind == "cached":  # per layer a (k, v) pair of (B, H, T_cached, d)
+            c = model.config
+            kv = tf.TensorSpec([None, c.n_head, None, c.n_embd // c.n_head], tf.float32)
+            entry[kind] = tf.function(model.forward_cached, input_signature=[_IDS, [(kv, kv)] * c.n_layer])
+        else:
+            fn = (lambda t: model.forward_cached(t, None)) if kind == "prefill" else (lambda t: model(t, training=False))
+            entry[kind] = tf.function(fn, input_signature=[_IDS])
     return entry[kind]
 
 
@@ -133,8 +140,10 @@ def lm_logits(model, x):
 
 
 def lm_logits_cached(model, x, caches):
-    """One cached step: logits of the new ids x (B, t) and the updated caches."""
-    return _compiled_for(model, "cached")(to_labels(x), caches)
+    """One cached step: logits of the new ids x (B, t) and the updated caches (None: the prompt, filling them)."""
+    if caches is None:
+        return _compiled_for(model, "prefill")(to_labels(x))
+    return _compiled_for(model, "cached")(to_labels(x), [tuple(c) for c in caches])
 
 
 def s2s_greedy(model, src, max_len=11):
@@ -1447,6 +1456,7 @@ lib_model = keras_hub.models.GPT2CausalLM(backbone=backbone, preprocessor=None)
 lib_model.compile(optimizer=keras.optimizers.AdamW(learning_rate=3e-3, weight_decay=0.1),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   sampler=keras_hub.samplers.TopKSampler(k=20, temperature=0.8))
+lib_model.optimizer.build(lib_model.trainable_variables)  # slots made now: fit's first step would be traced twice
 x, y = random_windows(train_ids, BLOCK, LIB_STEPS * GPT_BATCH, np.random.default_rng(SEED))
 hist = lib_model.fit({"token_ids": x, "padding_mask": np.ones_like(x, dtype=bool)}, y, batch_size=GPT_BATCH, epochs=1, verbose=0)
 prompt = vocab.encode("问：什么是")

@@ -633,6 +633,7 @@ wavenet = WaveNet(causal_pad, n_cond=note_cond.shape[1], dilations=DILATIONS)
 sched = keras.optimizers.schedules.CosineDecay(3e-4, max(WAVENET_STEPS, 2), warmup_target=3e-3,
                                                warmup_steps=max(WAVENET_STEPS // 10, 1))
 opt = keras.optimizers.Adam(learning_rate=sched)
+opt.build(wavenet.trainable_variables)  # slots made now: a compiled step that creates variables is traced twice
 
 
 @tf.function(jit_compile=False, reduce_retracing=True)
@@ -858,6 +859,7 @@ def enhance(model, noisy):
 genlab.seed_everything(SEED)
 masknet = MaskNet(N_FFT // 2 + 1, N_FFT // 2 + 1)
 opt = keras.optimizers.Adam(learning_rate=2e-3)
+opt.build(masknet.trainable_variables)  # slots made now: a compiled step that creates variables is traced twice
 
 
 @tf.function(reduce_retracing=True)
@@ -1067,6 +1069,7 @@ genlab.seed_everything(SEED)
 ctcnet = CTCNet(40, 11)
 sched = keras.optimizers.schedules.CosineDecay(3e-4, max(CTC_STEPS, 2), warmup_target=3e-3, warmup_steps=max(CTC_STEPS // 20, 1))
 opt = keras.optimizers.Adam(learning_rate=sched)
+opt.build(ctcnet.trainable_variables)  # slots made now: a compiled step that creates variables is traced twice
 
 
 @tf.function(reduce_retracing=True)

@@ -174,6 +174,7 @@ def train_denoiser(model: Denoiser, x, y, loss_fn: Callable, steps: int, T: int 
     opt = keras.optimizers.Adam(_WarmupCosine(lr, float(steps), float(warmup)))
     xt, yt = tf.constant(x), tf.constant(y)
     variables = model.variables_list
+    opt.build(variables)  # slots made now: a compiled step that creates variables is traced twice
 
     @tf.function  # XLA (jit_compile) compiled 2.5x slower and ran no faster on 2 shared cores
     def train_step(idx, t, noise, drop, decay):

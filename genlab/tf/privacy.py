@@ -28,7 +28,7 @@ def param_layout(model) -> list[tuple[str, tuple[int, ...]]]:
     return [(v.path, tuple(v.shape)) for v in model.trainable_variables]
 
 
-def _per_example_fn(model, loss_fn):
+def _per_example_fn(model, loss_fn, x, y):
     variables = model.trainable_variables
 
     def one(args):  # a single example: (D,), (...) -> one gradient per variable
@@ -41,7 +41,8 @@ def _per_example_fn(model, loss_fn):
                 loss = tf.reduce_sum(loss_fn(outputs, yb[None]))
         return tape.gradient(loss, variables)
 
-    @tf.function(reduce_retracing=True)
+    # traced once for every batch size (Poisson batches vary): the example shapes are those of the first call
+    @tf.function(input_signature=[tf.TensorSpec([None, *x.shape[1:]], x.dtype), tf.TensorSpec([None, *y.shape[1:]], y.dtype)])
     def batch(x, y):
         return tf.vectorized_map(one, (x, y))
 
@@ -61,10 +62,10 @@ def per_example_grads(model, x, y, loss_fn=None) -> list:
     y = tf.convert_to_tensor(np.asarray(y), dtype=ydtype) if not tf.is_tensor(y) else tf.cast(y, ydtype)
     if int(x.shape[0]) == 0:  # Poisson sampling can draw an empty batch
         return [tf.zeros((0, *v.shape)) for v in model.trainable_variables]
-    key = (id(model), loss_fn)
+    key = (id(model), loss_fn, tuple(x.shape[1:]), tuple(y.shape[1:]))
     fn = _COMPILED.get(key)
     if fn is None or fn[0] is not model:
-        fn = _COMPILED[key] = (model, _per_example_fn(model, loss_fn))
+        fn = _COMPILED[key] = (model, _per_example_fn(model, loss_fn, x, y))
     return list(fn[1](x, y))
 
 
