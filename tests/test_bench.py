@@ -68,3 +68,24 @@ def test_budget_rows_give_the_ratio_and_flag_what_is_over_budget():
     assert rows[("02_vae", "quick")]["ratio"] is None and rows[("02_vae", "quick")]["tensorflow"] is None  # failed runs don't count
     md = bench.to_markdown(results)
     assert "| 03_gan | quick | 40.0 | 60.5 | 1.51 | TensorFlow over the quick budget, TensorFlow 1.51x PyTorch |" in md
+
+
+def test_repeat_keeps_the_fastest_run_and_any_error(tmp_path, monkeypatch):
+    """--repeat N: the notebooks of a chapter take turns; the fastest run counts, every run's time is kept, and a
+    failure in any run is what the bench reports."""
+    times = {"vae_pytorch.ipynb": [30.0, 20.0, 25.0], "vae_tensorflow.ipynb": [40.0, None, 35.0]}  # None: a failing run
+    order = []
+
+    def fake_run(path, quick, timeout):
+        order.append(path.name)
+        t = times[path.name].pop(0)
+        return {"seconds": t or 1.0, "figures": {"x": {"value": t or 0.0, "unit": None}}, "error": None if t else "boom"}
+
+    monkeypatch.setattr(bench, "run_notebook", fake_run)
+    assert bench.main(["02_vae", "--modes", "quick", "--repeat", "3", "--out", str(tmp_path)]) == 1  # a run failed
+    assert order == ["vae_pytorch.ipynb", "vae_tensorflow.ipynb"] * 3
+    nbs = json.loads((tmp_path / "bench.json").read_text())["notebooks"]
+    pt, tf = nbs["02_vae/vae_pytorch.ipynb"]["quick"], nbs["02_vae/vae_tensorflow.ipynb"]["quick"]
+    assert pt["seconds"] == 20.0 and pt["runs"] == [30.0, 20.0, 25.0] and pt["figures"]["x"]["value"] == 20.0
+    assert tf["error"] == "boom" and tf["runs"] == [40.0, 1.0, 35.0]
+    assert bench.main(["02_vae", "--repeat", "0"]) == 2
