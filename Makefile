@@ -29,7 +29,7 @@ help:
 	@echo "make lint     ruff on the code, the chapter sources and the solution notebooks"
 	@echo "make release [CHAPTER=02_vae]  rebuild solutions/ from authoring/ and chapters/ from solutions/"
 	@echo "make grade NB=chapters/02_vae/vae_pytorch.ipynb   grade one notebook"
-	@echo "make bench [CHAPTER=02_vae]   time notebooks in QUICK and full mode -> reports/"
+	@echo "make bench [CHAPTER=02_vae] [REPEAT=3]   time notebooks in QUICK and full mode (fastest of REPEAT runs) -> reports/"
 
 setup: $(STAMP) $(LAB_SETTINGS)
 
@@ -72,7 +72,7 @@ grade: setup
 	$(BIN)/genlab grade "$(NB)"
 
 bench: setup
-	$(BIN)/genlab bench $(CHAPTER)
+	$(BIN)/genlab bench $(CHAPTER) --repeat $(or $(REPEAT),1)
 
 clean:
 	rm -rf $(VENV) .pytest_cache reports/bench.*
